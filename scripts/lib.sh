@@ -1,0 +1,264 @@
+# shellcheck shell=bash
+# Shared helpers for scripts/setup.sh and scripts/test.sh. Sourced, never run.
+#
+# Everything here is idempotent and cheap when there is nothing to do: packages are
+# checked with dpkg before apt is touched, pip and npm are skipped when the files that
+# drive them have not changed since the last successful run (stamps under .venv/).
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VENV="$REPO/.venv"
+STAMPS="$VENV/.webgate-stamps"
+export DEBIAN_FRONTEND=noninteractive
+
+say()  { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
+warn() { printf '\033[1;33mwarning:\033[0m %s\n' "$*" >&2; }
+die()  { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+
+# Root or sudo for apt. Without either we skip system packages and say what is missing.
+if [ "$(id -u)" = 0 ]; then SUDO=""
+elif command -v sudo >/dev/null 2>&1; then SUDO="sudo"
+else SUDO="__none__"; fi
+
+have_apt() { command -v apt-get >/dev/null 2>&1 && command -v dpkg-query >/dev/null 2>&1 && [ "$SUDO" != "__none__" ]; }
+
+# Only "installed" counts: a half-installed package (interrupted dpkg) must be redone.
+pkg_installed() { [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]; }
+
+# Another apt/dpkg may be running (an engineer installing something, unattended
+# upgrades): wait for its lock instead of failing.
+APT_OPTS=(-y -q -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3)
+_apt_updated=""
+apt_update() {
+    [ -n "$_apt_updated" ] && return 0
+    say "apt-get update"
+    local i
+    for i in 1 2 3; do
+        if $SUDO apt-get "${APT_OPTS[@]}" update >/dev/null; then _apt_updated=1; return 0; fi
+        warn "apt-get update failed (try $i), retrying"; sleep 5
+    done
+    return 1
+}
+
+# apt_install PKG... : installs only the ones that are not installed yet.
+# A name may carry a suite ("guacd/bullseye"); the check uses the bare name.
+apt_install() {
+    local missing=() p
+    for p in "$@"; do pkg_installed "${p%%/*}" || missing+=("$p"); done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if ! have_apt; then
+        warn "cannot install system packages (no apt, or not root and no sudo): ${missing[*]}"
+        return 1
+    fi
+    apt_update || return 1
+    say "apt-get install ${missing[*]}"
+    $SUDO apt-get "${APT_OPTS[@]}" install --no-install-recommends "${missing[@]}"
+}
+
+os_id() { (. /etc/os-release 2>/dev/null; echo "${ID:-unknown}"); }
+os_codename() { (. /etc/os-release 2>/dev/null; echo "${VERSION_CODENAME:-unknown}"); }
+
+# What running webgate needs from the system: a venv-capable Python, a compiler and
+# headers for any dependency without a wheel, and Node.js + npm for the SPA build.
+install_base_packages() {
+    local pkgs=(ca-certificates build-essential python3-dev libffi-dev libssl-dev pkg-config)
+    # python3-venv: Debian splits ensurepip out of python3; without it `python3 -m venv` fails.
+    if ! "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1; then pkgs+=(python3-venv); fi
+    # Node: keep whatever node the machine has (e.g. NodeSource's, which bundles npm and
+    # conflicts with Debian's npm package); install Debian's only when there is none.
+    command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
+    command -v npm  >/dev/null 2>&1 || pkgs+=(npm)
+    have_apt || { warn "no apt/root: assuming build tools, python3-venv and Node.js are present"; return 0; }
+    apt_install "${pkgs[@]}" || die "could not install base packages: ${pkgs[*]}"
+}
+
+# --- guacd --------------------------------------------------------------------------
+# guacd renders RDP/VNC (and terminal protocols for guacd) for the browser. Debian
+# dropped it after bullseye, so on bookworm we add bullseye as an extra suite with a
+# LOW pin (priority 100): apt never takes anything from it unless asked by name.
+GUAC_PKGS=(guacd libguac-client-rdp0 libguac-client-vnc0 libguac-client-ssh0 libguac-client-telnet0)
+
+print_guacd_container_hint() {
+    cat >&2 <<EOF
+
+  guacd could not be installed from this system's packages.
+  Run the official image instead (any machine with Docker or Podman):
+
+    docker run -d --name webgate-guacd --restart unless-stopped \\
+        -p 127.0.0.1:4822:4822 \\
+        -v "$REPO/recordings:$REPO/recordings" \\
+        guacamole/guacd:1.6.0
+
+  The recordings volume must be mounted at the SAME path webgate uses, because
+  webgate tells guacd where to write graphical recordings. See guacd/README.md.
+  Continuing without a local guacd: terminals work, remote desktops will not.
+
+EOF
+}
+
+# The mirror this machine already uses for Debian (so a local/caching mirror keeps
+# working); deb.debian.org otherwise.
+debian_mirror() {
+    local f uri=""
+    for f in /etc/apt/sources.list.d/debian.sources; do
+        [ -r "$f" ] || continue
+        # first URIs: line of a stanza that is not the security archive
+        uri=$(awk 'BEGIN{RS="";FS="\n"} !/debian-security/ { for(i=1;i<=NF;i++) if ($i ~ /^URIs:/) { sub(/^URIs:[ \t]*/,"",$i); split($i,a," "); print a[1]; exit } }' "$f")
+    done
+    if [ -z "$uri" ] && [ -r /etc/apt/sources.list ]; then
+        uri=$(awk '$1=="deb" && $0 !~ /security/ { for(i=2;i<=NF;i++) if ($i ~ /^(https?|file):/) { print $i; exit } }' /etc/apt/sources.list)
+    fi
+    echo "${uri:-http://deb.debian.org/debian}"
+}
+
+install_guacd() {
+    if command -v guacd >/dev/null 2>&1 && pkg_installed libguac-client-rdp0 && pkg_installed libguac-client-vnc0; then
+        return 0
+    fi
+    if ! have_apt; then warn "no apt/root: cannot install guacd"; print_guacd_container_hint; return 0; fi
+
+    # 1. The distribution's own suites (Debian bullseye, Ubuntu universe) may have it.
+    apt_update || true
+    if apt-cache policy guacd 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+        say "installing guacd from the distribution's own packages"
+        if apt_install "${GUAC_PKGS[@]}"; then return 0; fi
+    fi
+
+    # 2. Debian newer than bullseye: add bullseye with a low pin, exactly as TESTBED.md.
+    if [ "$(os_id)" != debian ]; then print_guacd_container_hint; return 0; fi
+    local mirror keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+    mirror=$(debian_mirror)
+    [ -r "$keyring" ] || apt_install debian-archive-keyring || true
+    say "adding Debian bullseye (pinned low, for guacd only) from $mirror"
+    $SUDO tee /etc/apt/sources.list.d/bullseye.sources >/dev/null <<EOF
+Types: deb
+URIs: $mirror
+Suites: bullseye
+Components: main
+Signed-By: $keyring
+EOF
+    printf 'Package: *\nPin: release n=bullseye\nPin-Priority: 100\n' | $SUDO tee /etc/apt/preferences.d/bullseye-low >/dev/null
+    _apt_updated=""
+    local p pkgs=()
+    for p in "${GUAC_PKGS[@]}"; do pkgs+=("$p/bullseye"); done
+    if apt_update && apt_install "${pkgs[@]}"; then
+        say "guacd $(guacd -v 2>&1 | head -n1 | grep -o '[0-9][0-9.]*' | head -n1) installed"
+        return 0
+    fi
+    # Leave apt as we found it: a dead bullseye source would break every later update.
+    warn "installing guacd from bullseye failed; removing the bullseye source again"
+    $SUDO rm -f /etc/apt/sources.list.d/bullseye.sources /etc/apt/preferences.d/bullseye-low
+    _apt_updated=""
+    print_guacd_container_hint
+}
+
+# listening HOST PORT : true when something accepts TCP connections there.
+listening() { timeout 2 bash -c "exec 3<>/dev/tcp/$1/$2" >/dev/null 2>&1; }
+
+# Start a local guacd in the background unless something already listens on its port.
+# It is detached (setsid) so that Ctrl-C on `webgate serve` does not kill it too;
+# stop it with: kill "$(cat data/guacd.pid)".
+start_guacd() {
+    local addr="${WEBGATE_GUACD:-127.0.0.1:4822}"
+    addr="${addr%%,*}"                        # a list: the first entry is the local one
+    local host="${addr%:*}" port="${addr##*:}"
+    if listening "$host" "$port"; then say "guacd already listening on $host:$port"; return 0; fi
+    case "$host" in 127.0.0.1|localhost|::1) ;; *)
+        warn "WEBGATE_GUACD points at $addr, which is not reachable; not starting a local one"; return 0;;
+    esac
+    if ! command -v guacd >/dev/null 2>&1; then
+        warn "guacd is not installed; remote desktops will not work (see guacd/README.md)"; return 0
+    fi
+    mkdir -p "$DATA_DIR"
+    say "starting guacd on $host:$port (log: $DATA_DIR/guacd.log)"
+    # -f keeps it in the foreground of its own session so $! is guacd itself and its
+    # log goes to a file (there is no syslog on minimal machines).
+    setsid guacd -f -b "$host" -l "$port" -L info >"$DATA_DIR/guacd.log" 2>&1 </dev/null &
+    echo $! >"$DATA_DIR/guacd.pid"
+    local i
+    for i in $(seq 1 50); do listening "$host" "$port" && return 0; sleep 0.1; done
+    warn "guacd did not start listening on $host:$port; see $DATA_DIR/guacd.log"
+}
+
+# --- Python -------------------------------------------------------------------------
+PYTHON="${WEBGATE_PYTHON:-python3}"
+
+ensure_venv() {
+    if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
+        :
+    else
+        say "creating virtualenv .venv with $("$PYTHON" -V 2>&1)"
+        rm -rf "$VENV"
+        "$PYTHON" -m venv "$VENV" || die "python3 -m venv failed (is python3-venv installed?)"
+    fi
+    mkdir -p "$STAMPS"
+    # shellcheck disable=SC1091
+    . "$VENV/bin/activate"
+}
+
+# pip_install_project EXTRAS EXTRA_PKGS... : `pip install -e .[EXTRAS]`, skipped when
+# pyproject.toml (and the request) are unchanged since the last successful install.
+pip_install_project() {
+    local extras="$1"; shift
+    [ -f "$REPO/pyproject.toml" ] || die "pyproject.toml not found in $REPO: the Python package is not there yet"
+    local target="."; [ -n "$extras" ] && target=".[$extras]"
+    local stamp="$STAMPS/pip-${extras:-base}" want
+    want=$( { sha256sum "$REPO/pyproject.toml"; echo "$target $*"; "$VENV/bin/python" -V; } | sha256sum | cut -d' ' -f1)
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && "$VENV/bin/python" -c 'import webgate' >/dev/null 2>&1; then
+        say "python package up to date (pip skipped)"
+        return 0
+    fi
+    say "pip install -e '$target' $*"
+    (cd "$REPO" && python -m pip install -q --upgrade pip >/dev/null 2>&1 || true)
+    (cd "$REPO" && python -m pip install -q -e "$target" "$@") || die "pip install failed"
+    echo "$want" >"$stamp"
+}
+
+# --- frontend -----------------------------------------------------------------------
+# The SPA (frontend/, owned by the frontend engineer) builds into webgate/static/.
+# Node comes from the machine, linked into the venv with nodeenv so that `npm` inside
+# the venv is the one used; nodeenv never downloads a Node build here (-n system).
+build_frontend() {
+    if [ ! -f "$REPO/package.json" ]; then
+        warn "package.json not found: skipping the frontend build (the UI will be missing)"
+        return 0
+    fi
+    command -v node >/dev/null 2>&1 || die "node not found (apt-get install nodejs npm)"
+    if [ ! -e "$VENV/bin/node" ]; then
+        say "linking the system Node.js $(node -v) into .venv (nodeenv -p -n system)"
+        python -m pip install -q nodeenv || die "pip install nodeenv failed"
+        (cd "$REPO" && nodeenv -q -p -n system) || die "nodeenv failed"
+    fi
+    hash -r
+
+    # npm ci only when the lock file changed (it wipes node_modules and reinstalls).
+    local deps_stamp="$STAMPS/npm-deps" deps_want
+    deps_want=$(cd "$REPO" && cat package.json package-lock.json 2>/dev/null | sha256sum | cut -d' ' -f1)
+    if [ -d "$REPO/node_modules" ] && [ -f "$deps_stamp" ] && [ "$(cat "$deps_stamp")" = "$deps_want" ]; then
+        say "node_modules up to date (npm ci skipped)"
+    else
+        if [ -f "$REPO/package-lock.json" ]; then
+            say "npm ci"; (cd "$REPO" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed"
+        else
+            warn "no package-lock.json: using npm install"
+            (cd "$REPO" && npm install --no-audit --no-fund --loglevel=error) || die "npm install failed"
+        fi
+        echo "$deps_want" >"$deps_stamp"
+    fi
+
+    # Rebuild only when a source file changed (content hash, not mtimes: git checkouts
+    # reset mtimes) or when the output is missing.
+    local build_stamp="$STAMPS/npm-build" build_want
+    build_want=$(cd "$REPO" && find frontend package.json package-lock.json vite.config.* tsconfig*.json index.html \
+                    -path '*/node_modules' -prune -o -type f -print 2>/dev/null | LC_ALL=C sort | xargs -r sha256sum | sha256sum | cut -d' ' -f1)
+    if [ -f "$REPO/webgate/static/index.html" ] && [ -f "$build_stamp" ] && [ "$(cat "$build_stamp")" = "$build_want" ]; then
+        say "frontend build up to date (npm run build skipped)"
+        return 0
+    fi
+    say "npm run build"
+    (cd "$REPO" && npm run build) || die "frontend build failed"
+    echo "$build_want" >"$build_stamp"
+}
+
+# --- data dir -----------------------------------------------------------------------
+# Same default as webgate's settings (./data, relative to where webgate runs: the repo).
+DATA_DIR="${WEBGATE_DATA_DIR:-$REPO/data}"
