@@ -21,6 +21,7 @@ PEER_PKGS=(
     openssh-server inetutils-telnetd socat               # ssh/sftp and telnet targets
     tigervnc-standalone-server tigervnc-tools xterm       # VNC target + something to draw
     xrdp xorgxrdp                                         # RDP target
+    nginx                                                 # deploy/nginx.conf checked for real
     chromium chromium-driver xvfb x11-utils               # browser tests, RemoteApp host
     fonts-dejavu-core fonts-noto-cjk                      # readable screenshots, zh-CN UI
 )
