@@ -117,7 +117,8 @@ install_guacd() {
 
     # 1. The distribution's own suites (Debian bullseye, Ubuntu universe) may have it.
     apt_update || true
-    if apt-cache policy guacd 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+    local policy; policy=$(apt-cache policy guacd 2>/dev/null || true)
+    if [[ $policy == *"Candidate: "[0-9]* ]]; then
         say "installing guacd from the distribution's own packages"
         if apt_install "${GUAC_PKGS[@]}"; then return 0; fi
     fi
@@ -230,7 +231,7 @@ build_frontend() {
 
     # npm ci only when the lock file changed (it wipes node_modules and reinstalls).
     local deps_stamp="$STAMPS/npm-deps" deps_want
-    deps_want=$(cd "$REPO" && cat package.json package-lock.json 2>/dev/null | sha256sum | cut -d' ' -f1)
+    deps_want=$(hash_files package.json package-lock.json)
     if [ -d "$REPO/node_modules" ] && [ -f "$deps_stamp" ] && [ "$(cat "$deps_stamp")" = "$deps_want" ]; then
         say "node_modules up to date (npm ci skipped)"
     else
@@ -245,16 +246,32 @@ build_frontend() {
 
     # Rebuild only when a source file changed (content hash, not mtimes: git checkouts
     # reset mtimes) or when the output is missing.
-    local build_stamp="$STAMPS/npm-build" build_want
-    build_want=$(cd "$REPO" && find frontend package.json package-lock.json vite.config.* tsconfig*.json index.html \
-                    -path '*/node_modules' -prune -o -type f -print 2>/dev/null | LC_ALL=C sort | xargs -r sha256sum | sha256sum | cut -d' ' -f1)
-    if [ -f "$REPO/webgate/static/index.html" ] && [ -f "$build_stamp" ] && [ "$(cat "$build_stamp")" = "$build_want" ]; then
+    local build_stamp="$STAMPS/npm-build"
+    if [ -f "$REPO/webgate/static/index.html" ] && [ -f "$build_stamp" ] && [ "$(cat "$build_stamp")" = "$(frontend_hash)" ]; then
         say "frontend build up to date (npm run build skipped)"
         return 0
     fi
     say "npm run build"
     (cd "$REPO" && npm run build) || die "frontend build failed"
-    echo "$build_want" >"$build_stamp"
+    # Hashed after the build: it may regenerate a tracked file (frontend/src/components.d.ts).
+    frontend_hash >"$build_stamp"
+}
+
+# hash_files PATH... : one hash over the contents of the given files and of every file
+# under the given directories (node_modules excluded); missing paths are ignored.
+hash_files() {
+    (
+        cd "$REPO" || exit 1
+        for p in "$@"; do
+            [ -e "$p" ] || continue
+            find "$p" -name node_modules -prune -o -type f -print
+        done | LC_ALL=C sort | while IFS= read -r f; do printf '%s  ' "$f"; sha256sum <"$f"; done | sha256sum | cut -d' ' -f1
+    )
+}
+
+# Everything the SPA build reads.
+frontend_hash() {
+    (cd "$REPO" && hash_files frontend package.json package-lock.json index.html vite.config.* tsconfig*.json)
 }
 
 # --- data dir -----------------------------------------------------------------------
