@@ -61,6 +61,8 @@ os_codename() { (. /etc/os-release 2>/dev/null; echo "${VERSION_CODENAME:-unknow
 # headers for any dependency without a wheel, and Node.js + npm for the SPA build.
 install_base_packages() {
     local pkgs=(ca-certificates build-essential python3-dev libffi-dev libssl-dev pkg-config)
+    # Minimal images (debootstrap, containers) may have no Python at all.
+    command -v "$PYTHON" >/dev/null 2>&1 || pkgs+=(python3 python3-venv)
     # python3-venv: Debian splits ensurepip out of python3; without it `python3 -m venv` fails.
     if ! "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1; then pkgs+=(python3-venv); fi
     # Node: keep whatever node the machine has (e.g. NodeSource's, which bundles npm and
@@ -69,6 +71,14 @@ install_base_packages() {
     command -v npm  >/dev/null 2>&1 || pkgs+=(npm)
     have_apt || { warn "no apt/root: assuming build tools, python3-venv and Node.js are present"; return 0; }
     apt_install "${pkgs[@]}" || die "could not install base packages: ${pkgs[*]}"
+}
+
+# webgate needs Python 3.11+ (pyproject.toml). Debian 12 and Ubuntu 24.04 have it;
+# elsewhere install a newer one and point WEBGATE_PYTHON at it.
+check_python() {
+    command -v "$PYTHON" >/dev/null 2>&1 || die "$PYTHON not found (set WEBGATE_PYTHON to a Python 3.11+)"
+    "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' ||
+        die "$("$PYTHON" -V 2>&1) is too old: webgate needs Python 3.11+ (e.g. apt-get install python3.11 python3.11-venv, then WEBGATE_PYTHON=python3.11)"
 }
 
 # --- guacd --------------------------------------------------------------------------
@@ -183,6 +193,7 @@ start_guacd() {
 PYTHON="${WEBGATE_PYTHON:-python3}"
 
 ensure_venv() {
+    check_python
     if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
         :
     else
