@@ -62,7 +62,7 @@ os_codename() { (. /etc/os-release 2>/dev/null; echo "${VERSION_CODENAME:-unknow
 install_base_packages() {
     local pkgs=(ca-certificates build-essential python3-dev libffi-dev libssl-dev pkg-config)
     # Minimal images (debootstrap, containers) may have no Python at all.
-    command -v "$PYTHON" >/dev/null 2>&1 || pkgs+=(python3 python3-venv)
+    command -v "$PYTHON" >/dev/null 2>&1 || pkgs+=(python3)
     # python3-venv: Debian splits ensurepip out of python3; without it `python3 -m venv` fails.
     if ! "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1; then pkgs+=(python3-venv); fi
     # Node: keep whatever node the machine has (e.g. NodeSource's, which bundles npm and
@@ -148,9 +148,12 @@ Signed-By: $keyring
 EOF
     printf 'Package: *\nPin: release n=bullseye\nPin-Priority: 100\n' | $SUDO tee /etc/apt/preferences.d/bullseye-low >/dev/null
     _apt_updated=""
-    local p pkgs=()
-    for p in "${GUAC_PKGS[@]}"; do pkgs+=("$p/bullseye"); done
-    if apt_update && apt_install "${pkgs[@]}"; then
+    # Plain names, not "guacd/bullseye": these packages exist only in bullseye, so the
+    # low pin still makes bullseye's their candidate, while every dependency that
+    # bookworm also has comes from bookworm. With "/bullseye", apt resolves missing
+    # dependencies from bullseye too and, on a fresh machine, runs into conflicts
+    # (bullseye's libfreetype6 against bookworm's libharfbuzz0b).
+    if apt_update && apt_install "${GUAC_PKGS[@]}"; then
         say "guacd $(guacd -v 2>&1 | head -n1 | grep -o '[0-9][0-9.]*' | head -n1) installed"
         return 0
     fi
