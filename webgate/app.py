@@ -1,0 +1,56 @@
+"""create_app(settings): route lists, pure-ASGI middleware and one lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+
+from webgate.api import api_routes
+from webgate.api.openapi import build_document, docs_routes
+from webgate.clock import Clock
+from webgate.middleware import PrincipalMiddleware, SecurityHeadersMiddleware
+from webgate.services import Services
+from webgate.settings import Settings
+from webgate.web import spa_routes
+
+log = logging.getLogger("webgate")
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok", "node": request.app.state.services.settings.node_name})
+
+
+def create_app(settings: Settings, clock: Clock | None = None, *, migrate: bool = True) -> Starlette:
+    v1 = api_routes()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        services = await Services.start(settings, clock, migrate=migrate)
+        app.state.services = services
+        try:
+            yield
+        finally:
+            await services.close()
+
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Mount("/api/v1", routes=v1),
+        *docs_routes,
+        *spa_routes(),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies),
+                    Middleware(PrincipalMiddleware)],
+        lifespan=lifespan,
+    )
+    app.state.openapi = build_document(v1)
+    app.state.settings = settings
+    return app

@@ -1,0 +1,1 @@
+"""Audit events: the login log, the operation log, and structured log lines for both."""

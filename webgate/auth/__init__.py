@@ -1,0 +1,1 @@
+"""Identity: passwords, MFA, browser sessions, API tokens and the request principal."""

@@ -1,0 +1,77 @@
+"""``webgate check``: can this node reach everything it needs? One line per dependency."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from webgate.settings import Settings
+
+
+async def _guacd_version(host: str, port: int, timeout: float = 3.0) -> str:
+    """Open a guacd handshake far enough to read its protocol version from ``args``."""
+    reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+    try:
+        writer.write(b"6.select,3.vnc;")
+        await writer.drain()
+        data = await asyncio.wait_for(reader.readuntil(b";"), timeout)
+        text = data.decode("utf-8", "replace")
+        # 4.args,13.VERSION_1_3_0,...
+        parts = text.split(",")
+        if len(parts) > 1 and "." in parts[1]:
+            version = parts[1].split(".", 1)[1].rstrip(";")
+            return version if version.startswith("VERSION") else "pre-1.1 (no version)"
+        return "unknown"
+    finally:
+        writer.close()
+
+
+async def run_checks(settings: Settings) -> list[tuple[str, bool, str]]:
+    from webgate import db
+    from webgate.db.crypto import load_or_create_key
+    from webgate.recording.storage import create_storage
+    from webgate.sharing.bus import create_bus
+
+    results: list[tuple[str, bool, str]] = []
+    try:
+        load_or_create_key(settings.key_file)
+        results.append(("key", True, str(settings.key_file)))
+    except Exception as exc:  # noqa: BLE001 - report, don't crash
+        results.append(("key", False, str(exc)))
+    start = time.monotonic()
+    try:
+        await asyncio.wait_for(db.open_database(settings.db_url), 10)
+        pending = await db.pending_migrations()
+        ms = (time.monotonic() - start) * 1000
+        ok = not pending
+        detail = f"{settings.dialect} ({ms:.0f} ms)" + (f"; pending migrations: {', '.join(pending)} — run `webgate migrate`" if pending else "")
+        results.append(("database", ok, detail))
+    except Exception as exc:  # noqa: BLE001
+        results.append(("database", False, f"{settings.dialect}: {type(exc).__name__}: {exc}"))
+    finally:
+        try:
+            await db.close_database()
+        except Exception:  # noqa: BLE001,S110
+            pass
+    bus = create_bus(settings.redis_url)
+    try:
+        results.append(("bus", True, await asyncio.wait_for(bus.check(), 5)))
+    except Exception as exc:  # noqa: BLE001
+        results.append(("bus", False, f"{type(exc).__name__}: {exc}"))
+    finally:
+        await bus.close()
+    storage = create_storage(settings)
+    try:
+        results.append(("storage", True, await asyncio.wait_for(storage.check(), 10)))
+    except Exception as exc:  # noqa: BLE001
+        results.append(("storage", False, f"{type(exc).__name__}: {exc}"))
+    finally:
+        await storage.close()
+    for host, port in settings.guacd:
+        try:
+            version = await _guacd_version(host, port)
+            results.append(("guacd", True, f"{host}:{port} {version}"))
+        except Exception as exc:  # noqa: BLE001
+            results.append(("guacd", False, f"{host}:{port} not reachable ({type(exc).__name__}); "
+                                              "start guacd or set WEBGATE_GUACD"))
+    return results

@@ -1,0 +1,26 @@
+"""All models, one Tortoise app named ``webgate``."""
+
+from webgate.db.models.assets import Account, AccountTemplate, Asset, Favorite, Node
+from webgate.db.models.audit import LoginLog, OperationLog
+from webgate.db.models.identity import (
+    ApiToken,
+    LoginAcl,
+    Membership,
+    Organization,
+    PasswordHistory,
+    RecoveryCode,
+    Role,
+    SettingsRow,
+    User,
+    UserGroup,
+    WebSession,
+)
+from webgate.db.models.permissions import AssetPermission
+from webgate.db.models.sessions import Session
+
+__all__ = [
+    "Account", "AccountTemplate", "ApiToken", "Asset", "AssetPermission", "Favorite",
+    "LoginAcl", "LoginLog", "Membership", "Node", "OperationLog", "Organization",
+    "PasswordHistory", "RecoveryCode", "Role", "Session", "SettingsRow", "User",
+    "UserGroup", "WebSession",
+]

@@ -1,0 +1,36 @@
+"""Who may use what: users/groups -> assets/nodes -> accounts -> protocols -> actions -> when"""
+
+from __future__ import annotations
+
+from tortoise import fields
+
+from webgate.db.models._base import OrgScoped
+
+
+def _all_protocols() -> list[str]:
+    return ["all"]
+
+
+def _connect_only() -> list[str]:
+    return ["connect"]
+
+
+class AssetPermission(OrgScoped):
+    name = fields.CharField(max_length=128)
+    users = fields.ManyToManyField("webgate.User", related_name="asset_permissions", through="perm_users")
+    groups = fields.ManyToManyField("webgate.UserGroup", related_name="asset_permissions", through="perm_groups")
+    assets = fields.ManyToManyField("webgate.Asset", related_name="permissions", through="perm_assets")
+    nodes = fields.ManyToManyField("webgate.Node", related_name="permissions", through="perm_nodes")
+    # Account names on the asset, or the virtual ones: @ALL, @SAME (the user's own name), @INPUT.
+    accounts = fields.JSONField(default=list)
+    protocols = fields.JSONField(default=_all_protocols)
+    actions = fields.JSONField(default=_connect_only)
+    date_start = fields.DatetimeField(null=True)
+    date_expired = fields.DatetimeField(null=True)
+    is_active = fields.BooleanField(default=True)
+    comment = fields.TextField(default="")
+
+    class Meta:
+        table = "asset_permissions"
+        ordering = ["name"]
+        unique_together = (("org", "name"),)
