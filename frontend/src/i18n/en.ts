@@ -34,6 +34,7 @@ export default {
     empty: 'Nothing here yet.',
     noMatch: 'Nothing matches “{q}”.',
     searchToSelect: 'Type to search',
+    loading: 'Loading…',
     chooseNodes: 'Choose nodes',
     tagsPlaceholder: 'Type and press Enter',
     fixErrors: 'Some values are not valid. Fix the fields marked in red.',
