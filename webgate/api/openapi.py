@@ -11,7 +11,7 @@ from starlette.routing import Route
 from webgate import __version__
 
 _DOCS = """<!doctype html><html><head><meta charset="utf-8"><title>webgate API</title>
-<link rel="stylesheet" href="/api/docs.css"></head><body><h1>webgate API v1</h1>
+<style>body{font:14px system-ui,sans-serif;margin:2rem;color:#1f2937}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #e5e7eb;padding:.35rem .5rem;text-align:left}code{font-size:13px}</style></head><body><h1>webgate API v1</h1>
 <p>Machine-readable: <a href="/api/v1/openapi.json">/api/v1/openapi.json</a>. Errors are
 <code>{"error": {"code", "message", "details"}}</code>. Authenticate with the browser session
 (plus <code>X-CSRF-Token</code> on changes) or <code>Authorization: Bearer wg_...</code>.</p>
