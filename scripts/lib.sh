@@ -250,7 +250,15 @@ build_frontend() {
         say "node_modules up to date (npm ci skipped)"
     else
         if [ -f "$REPO/package-lock.json" ]; then
-            say "npm ci"; (cd "$REPO" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed"
+            say "npm ci"
+            if ! (cd "$REPO" && npm ci --no-audit --no-fund --loglevel=error); then
+                # npm ci refuses a lock file that lacks entries for other platforms'
+                # optional packages (e.g. @rollup/rollup-android-*), which happens when the
+                # registry used to write it does not carry them. `npm install --no-save`
+                # still installs exactly the locked versions and leaves the lock untouched.
+                warn "npm ci refused package-lock.json; falling back to npm install --no-save"
+                (cd "$REPO" && npm install --no-save --no-audit --no-fund --loglevel=error) || die "npm install failed"
+            fi
         else
             warn "no package-lock.json: using npm install"
             (cd "$REPO" && npm install --no-audit --no-fund --loglevel=error) || die "npm install failed"
@@ -260,15 +268,18 @@ build_frontend() {
 
     # Rebuild only when a source file changed (content hash, not mtimes: git checkouts
     # reset mtimes) or when the output is missing.
-    local build_stamp="$STAMPS/npm-build"
-    if [ -f "$REPO/webgate/static/index.html" ] && [ -f "$build_stamp" ] && [ "$(cat "$build_stamp")" = "$(frontend_hash)" ]; then
+    local build_stamp="$STAMPS/npm-build" build_want
+    build_want=$(frontend_hash)
+    if [ -f "$REPO/webgate/static/index.html" ] && [ -f "$build_stamp" ] && [ "$(cat "$build_stamp")" = "$build_want" ]; then
         say "frontend build up to date (npm run build skipped)"
         return 0
     fi
     say "npm run build"
     (cd "$REPO" && npm run build) || die "frontend build failed"
-    # Hashed after the build: it may regenerate a tracked file (frontend/src/components.d.ts).
-    frontend_hash >"$build_stamp"
+    # The hash from before the build: a source edited while it ran is built next time.
+    # (A file the build regenerates, like frontend/src/components.d.ts, costs one
+    # extra build at most, then hashes the same.)
+    echo "$build_want" >"$build_stamp"
 }
 
 # hash_files PATH... : one hash over the contents of the given files and of every file
