@@ -6,7 +6,7 @@ import 'element-plus/es/components/loading/style/css'
 import App from './App.vue'
 import { router } from './router'
 import { i18n, t } from './i18n'
-import { setGlobalErrorHandler, type ApiError } from './api/http'
+import { ApiError, setGlobalErrorHandler } from './api/http'
 import { clearSession } from './stores/session'
 import './styles.css'
 
@@ -28,4 +28,15 @@ setGlobalErrorHandler((err: ApiError) => {
   ElMessage({ type: 'error', message: msg || t('errors.unknown'), grouping: true, showClose: true })
 })
 
-createApp(App).use(i18n).use(router).mount('#app')
+// An ApiError has already been shown (toast, redirect or form field) by the time it
+// reaches these handlers; only unexpected errors go to the console.
+window.addEventListener('unhandledrejection', (e) => {
+  if (e.reason instanceof ApiError) e.preventDefault()
+})
+
+const app = createApp(App)
+app.config.errorHandler = (err) => {
+  if (err instanceof ApiError) return
+  console.error(err)
+}
+app.use(i18n).use(router).mount('#app')
