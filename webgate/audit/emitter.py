@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from webgate.db.models import LoginLog, OperationLog
@@ -39,13 +40,15 @@ async def operation(ctx: Ctx, action: str, resource_type: str, obj: Any = None,
         org_id=org_id, actor=actor, actor_id=principal.user.id if principal else None, action=action,
         resource_type=resource_type, resource_id=str(getattr(obj, "id", "") or ""),
         resource_name=(name if name is not None else str(getattr(obj, "name", "") or getattr(obj, "username", "") or ""))[:255],
-        changes=redact(changes), ip=ctx.ip)
+        changes=redact(changes), ip=ctx.ip, created_at=ctx.services.clock.now())
     log.info(json.dumps({"event": "operation", "actor": actor, "action": action, "type": resource_type,
                          "id": row.resource_id, "fields": sorted(row.changes)}))
 
 
-async def login_event(username: str, user_id: Any, ip: str, user_agent: str, result: str, reason: str) -> None:
+async def login_event(username: str, user_id: Any, ip: str, user_agent: str, result: str, reason: str,
+                      at: datetime | None = None) -> None:
+    """``at`` is the injected clock's time, so the log and the dashboard agree on "today"."""
     await LoginLog.create(username=username[:128], user_id=user_id, ip=ip, user_agent=user_agent[:512],
-                          result=result, reason=reason)
+                          result=result, reason=reason, created_at=at)
     log.info(json.dumps({"event": "login", "username": username[:128], "ip": ip, "result": result,
                          "reason": reason}))

@@ -107,13 +107,14 @@ async def password_login(services: Services, username: str, password: str, attem
     username = username.strip()[:128]
     left = await _lock_left(services, username, attempt.ip)
     if left:
-        await login_event(username, None, attempt.ip, attempt.user_agent, "failure", "locked")
+        await login_event(username, None, attempt.ip, attempt.user_agent, "failure", "locked", at=services.clock.now())
         raise Locked(left)
     user = await User.filter(username=username).first()
     now = services.clock.now()
     rule = decide(await LoginAcl.filter(is_active=True), str(user.id) if user else None, attempt.ip, now)
     if rule is not None and rule.action == "deny":
-        await login_event(username, user.id if user else None, attempt.ip, attempt.user_agent, "failure", "acl_denied")
+        await login_event(username, user.id if user else None, attempt.ip, attempt.user_agent, "failure", "acl_denied",
+                          at=now)
         raise Forbidden("Logins from your network or at this time are not allowed. Ask your admin.",
                         code="login_denied")
     ok = passwords(services).verify(user.password_hash if user else None, password)
@@ -121,7 +122,8 @@ async def password_login(services: Services, username: str, password: str, attem
     if not ok or not usable:
         reason = "bad_password" if user and ok is False else ("unknown_user" if user is None else "inactive")
         locked = await record_failure(services, username, attempt.ip)
-        await login_event(username, user.id if user else None, attempt.ip, attempt.user_agent, "failure", reason)
+        await login_event(username, user.id if user else None, attempt.ip, attempt.user_agent, "failure", reason,
+                          at=now)
         if locked:
             raise Locked(locked)
         raise InvalidCredentials()
@@ -140,13 +142,14 @@ async def password_login(services: Services, username: str, password: str, attem
     if stage == "done":
         await _finish(user, session, attempt, now)
     else:
-        await login_event(username, user.id, attempt.ip, attempt.user_agent, "pending", f"stage_{stage}")
+        await login_event(username, user.id, attempt.ip, attempt.user_agent, "pending", f"stage_{stage}",
+                          at=now)
     return session, raw
 
 
 async def _finish(user: User, session: WebSession, attempt: Attempt, now) -> None:  # type: ignore[no-untyped-def]
     await User.filter(id=user.id).update(last_login_at=now)
-    await login_event(user.username, user.id, attempt.ip, attempt.user_agent, "success", "")
+    await login_event(user.username, user.id, attempt.ip, attempt.user_agent, "success", "", at=now)
 
 
 async def advance(services: Services, session: WebSession, user: User, attempt: Attempt) -> str:
@@ -176,7 +179,8 @@ async def verify_mfa(services: Services, session: WebSession, user: User, code: 
         accepted = bool(used)
     if not accepted:
         locked = await record_failure(services, user.username, attempt.ip)
-        await login_event(user.username, user.id, attempt.ip, attempt.user_agent, "failure", "bad_mfa_code")
+        await login_event(user.username, user.id, attempt.ip, attempt.user_agent, "failure", "bad_mfa_code",
+                          at=services.clock.now())
         if locked:
             await session.delete()
             raise Locked(locked)
