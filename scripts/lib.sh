@@ -251,7 +251,9 @@ build_frontend() {
     else
         if [ -f "$REPO/package-lock.json" ]; then
             say "npm ci"
-            if ! (cd "$REPO" && npm ci --no-audit --no-fund --loglevel=error); then
+            local npm_log="$STAMPS/npm-ci.log"
+            if ! (cd "$REPO" && npm ci --no-audit --no-fund --loglevel=error) >"$npm_log" 2>&1; then
+                grep -m 4 -E 'npm error (code|.npm ci. can only|Missing)' "$npm_log" >&2 || tail -n 5 "$npm_log" >&2
                 # npm ci refuses a lock file that lacks entries for other platforms'
                 # optional packages (e.g. @rollup/rollup-android-*), which happens when the
                 # registry used to write it does not carry them. `npm install --no-save`
