@@ -256,3 +256,16 @@ def iso(value: Any) -> str | None:
 def forbid_unless(condition: bool) -> None:
     if not condition:
         raise Forbidden()
+
+
+async def unique_name(query: QuerySet[M], name: str, what: str, *, exclude: Any = None, field: str = "name") -> str:
+    """A stripped, non-empty ``name`` not used in ``query`` yet: 422 when empty, 409 naming ``field`` when taken."""
+    name = name.strip()
+    if not name:
+        raise ValidationFailed({field: "Enter a name."})
+    taken = query.filter(**{field: name})
+    if exclude is not None:
+        taken = taken.exclude(id=exclude)
+    if await taken.exists():
+        raise Conflict(f"{what} with this name already exists. Choose another name.", details={"field": field})
+    return name
