@@ -190,7 +190,7 @@ async def open_channel(target: Target) -> SSHChannel:
     except asyncssh.PermissionDenied:
         raise ConnectFailed(f"{where} refused the login for user '{target.username}' (wrong password or key). "
                             "Check the account, or ask your admin.", code="target_auth_failed") from None
-    except (TimeoutError, asyncio.TimeoutError):
+    except TimeoutError:
         raise ConnectFailed(f"{where} did not answer within {CONNECT_TIMEOUT:.0f} seconds. "
                             "The asset may be down or a firewall may block it.", code="target_timeout") from None
     except socket.gaierror:
