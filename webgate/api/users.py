@@ -170,7 +170,7 @@ async def _revoke(ctx: Ctx, user: User) -> None:
 
 
 async def list_users(ctx: Ctx) -> dict[str, Any]:
-    """List the users of this organization (filter ``is_active``)."""
+    """List the users of this organization (filter: is_active=true|false)."""
     qs = org_users(ctx)
     active = ctx.query("is_active").lower()
     if active in ("true", "false"):
