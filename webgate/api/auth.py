@@ -155,7 +155,9 @@ async def me(ctx: Ctx) -> dict[str, Any]:
 async def switch_org(ctx: Ctx) -> dict[str, Any]:
     """Make another org current (super admins may choose none: the global view)."""
     principal = ctx.principal
-    assert principal is not None and principal.session is not None
+    assert principal is not None
+    if principal.session is None:
+        raise Forbidden("An API token belongs to one organization. Use a token made in the other organization.")
     body = await ctx.body(SwitchOrgBody)
     if body.org_id is None and not principal.user.is_superadmin:
         raise ValidationFailed({"org_id": "Choose an organization."})
