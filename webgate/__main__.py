@@ -127,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         return handler(args, settings)
     except WebgateError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
+        for field, message in exc.details.get("fields", {}).items():
+            print(f"  {field}: {message}", file=sys.stderr)
         return 2
     except (OSError, socket.gaierror) as exc:
         print(f"error: {exc}", file=sys.stderr)
