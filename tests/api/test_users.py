@@ -44,6 +44,8 @@ async def test_create_with_weak_password_names_the_field(admin_client):
     assert r.status_code == 422 and "password" in r.json()["error"]["details"]["fields"]
     r = await admin_client.post(API, json={"username": "bad name!"})
     assert r.status_code == 422 and "username" in r.json()["error"]["details"]["fields"]
+    r = await admin_client.post(API, json={"username": "mailer", "email": "not-an-address"})
+    assert r.status_code == 422 and "email" in r.json()["error"]["details"]["fields"]
     await admin_client.post(API, json={"username": "twice", "password": PASSWORD})
     r = await admin_client.post(API, json={"username": "twice", "password": PASSWORD})
     assert r.status_code == 409 and r.json()["error"]["details"]["field"] == "username"

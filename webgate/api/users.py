@@ -36,6 +36,7 @@ from webgate.errors import Forbidden, ValidationFailed
 
 USERNAME = r"^[A-Za-z0-9][A-Za-z0-9._@-]*$"
 LANGUAGES = r"^(en|zh-CN)$"
+EMAIL = r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
 def _utc(value: datetime) -> datetime:
@@ -49,7 +50,7 @@ When = Annotated[datetime, AfterValidator(_utc)]
 class UserCreate(BaseModel):
     username: str = Field(min_length=1, max_length=128, pattern=USERNAME)
     name: str = Field(default="", max_length=128)
-    email: str = Field(default="", max_length=254)
+    email: str = Field(default="", max_length=254, pattern=EMAIL)
     password: str | None = Field(default=None, max_length=1024)
     role_ids: list[uuid.UUID] = Field(default_factory=list, max_length=50)
     group_ids: list[uuid.UUID] = Field(default_factory=list, max_length=500)
@@ -63,7 +64,7 @@ class UserCreate(BaseModel):
 
 class UserPatch(BaseModel):
     name: str | None = Field(default=None, max_length=128)
-    email: str | None = Field(default=None, max_length=254)
+    email: str | None = Field(default=None, max_length=254, pattern=EMAIL)
     is_active: bool | None = None
     expires_at: When | None = None
     mfa_required: bool | None = None
