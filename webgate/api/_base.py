@@ -111,7 +111,7 @@ class Ctx:
             return {}
         try:
             return json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # deep nesting ("[[[[...") recurses
             raise BadRequest("The request body is not valid JSON.") from None
 
     async def body(self, schema: type[B]) -> B:
