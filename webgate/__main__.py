@@ -67,11 +67,13 @@ def cmd_create_admin(args: argparse.Namespace, settings: Settings) -> int:
             print(f"admin {args.username!r} already exists (unchanged)")
             return 0
         user, one_time = await create_user(services, username=args.username, name=args.name or "Administrator",
-                                           email=args.email or "", password=args.password, superadmin=True)
+                                           email=args.email or "", password=args.password, superadmin=True,
+                                           mfa_required=not args.no_mfa)
         print(f"created super admin {user.username!r}")
         if one_time:
             print(f"one-time password: {one_time}")
-            print("log in with it; you will be asked to choose a new password.")
+            print("log in with it; you will be asked to choose a new password"
+                  + ("." if args.no_mfa else " and to set up MFA (a TOTP app)."))
         return 0
 
     return int(asyncio.run(_with_db(settings, run)))
@@ -110,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     admin.add_argument("--password", help="omit to get a one-time password")
     admin.add_argument("--name")
     admin.add_argument("--email")
+    admin.add_argument("--no-mfa", action="store_true",
+                       help="do not require MFA for this admin (automation and tests only)")
     check = sub.add_parser("check", help="check database, bus, storage and guacd; exit 1 on a problem")
     check.add_argument("--json", action="store_true")
     sub.add_parser("version", help="print the version")
