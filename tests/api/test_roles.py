@@ -96,3 +96,15 @@ async def test_plain_user_and_auditor_cannot_change_roles(make_client, services)
     plain = make_client()
     await login(plain, "plain")
     assert (await plain.get(API)).status_code == 403
+
+
+async def test_changed_role_permissions_apply_on_the_next_request(admin_client, make_client, services, default_org):
+    role = (await admin_client.post(API, json={"name": "Readers", "permissions": []})).json()
+    user = await make_user(services, "reader")
+    await Membership.filter(user_id=user.id).delete()
+    await Membership.create(user=user, org=default_org, role_id=role["id"])
+    browser = make_client()
+    await login(browser, "reader")
+    assert (await browser.get("/api/v1/groups")).status_code == 403
+    await admin_client.patch(f"{API}/{role['id']}", json={"permissions": ["groups.view"]})
+    assert (await browser.get("/api/v1/groups")).status_code == 200

@@ -229,3 +229,23 @@ async def test_cannot_disable_or_remove_yourself(admin_client, admin):
     r = await admin_client.patch(f"{API}/{admin.id}", json={"is_active": False})
     assert r.status_code == 422 and "is_active" in r.json()["error"]["details"]["fields"]
     assert (await admin_client.delete(f"{API}/{admin.id}")).status_code == 422
+
+
+async def test_role_downgrade_revokes_tokens_that_now_exceed_the_user(admin_client, services, default_org):
+    user = await make_user(services, "automator", role="Auditor")
+    auditor, plain = await Role.get(org_id=None, name="Auditor"), await Role.get(org_id=None, name="User")
+    big = await ApiToken.create(org=default_org, name="big", token_hash="b" * 64, prefix="wg_b", user=user, role=auditor)
+    small = await ApiToken.create(org=default_org, name="small", token_hash="c" * 64, prefix="wg_c", user=user, role=plain)
+    r = await admin_client.patch(f"{API}/{user.id}", json={"role_ids": [str(plain.id)]})
+    assert r.status_code == 200
+    assert (await ApiToken.get(id=big.id)).revoked_at is not None
+    assert (await ApiToken.get(id=small.id)).revoked_at is None
+
+
+async def test_super_admin_global_view_lists_users_of_every_org(admin_client, services):
+    await make_user(services, "faraway", org=await make_org("Far"))
+    assert "faraway" not in [u["username"] for u in (await admin_client.get(API)).json()["items"]]
+    await admin_client.post("/api/v1/auth/switch-org", json={"org_id": None})
+    assert "faraway" in [u["username"] for u in (await admin_client.get(API)).json()["items"]]
+    r = await admin_client.post(API, json={"username": "nowhere"})
+    assert r.status_code == 422 and "org" in r.json()["error"]["details"]["fields"]

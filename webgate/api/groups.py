@@ -71,7 +71,8 @@ async def update(ctx: Ctx) -> dict[str, Any]:
     body = await ctx.body(GroupPatch)
     changes: dict[str, Any] = {}
     if body.name is not None and body.name.strip() != group.name:
-        group.name = changes["name"] = await _check_name(group.org_id, body.name, exclude=group.id)
+        group.name = changes["name"] = await _check_name(group.org_id, body.name,  # type: ignore[attr-defined]
+                                                         exclude=group.id)
     if body.comment is not None and body.comment != group.comment:
         group.comment = changes["comment"] = body.comment
     if changes:

@@ -87,7 +87,7 @@ async def _check_name(ctx: Ctx, name: str, exclude: uuid.UUID | None = None) -> 
 
 async def _editable(ctx: Ctx) -> Role:
     role = await ctx.get(Role, query=visible_roles(ctx))
-    if role.builtin or role.org_id is None:
+    if role.builtin or role.org_id is None:  # type: ignore[attr-defined]
         raise Forbidden("Built-in roles cannot be changed. Create a custom role instead.")
     return role
 
