@@ -1,0 +1,174 @@
+"""SSH terminals through /ws/terminal against a real sshd, driven as the browser does."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import hashlib
+import json
+
+import pyte
+import pytest
+
+from tests.integration.conftest import SshPeer, free_port
+from tests.integration.terminal_client import (
+    Term,
+    grant,
+    make_account,
+    make_ssh_asset,
+    user_and_cookie,
+)
+from webgate.db.models import Asset, OperationLog, Session
+from webgate.services import Services
+
+pytestmark = pytest.mark.slow
+
+
+async def _setup(services: Services, gateway: str, sshd: SshPeer, *, actions: tuple[str, ...] = ("connect",),
+                 password: str | None = None) -> tuple[str, str]:
+    """A user allowed to use the password account on an SSH asset; returns (cookie, query)."""
+    user, cookie = await user_and_cookie(services, gateway)
+    asset = await make_ssh_asset(services, sshd.port)
+    await make_account(services, asset, "ops", sshd.password_user, secret=password or sshd.password)
+    await grant(user, asset, ["ops"], actions)
+    return cookie, f"asset={asset.id}&protocol=ssh&account=ops"
+
+
+async def _row() -> Session:
+    rows = await Session.all()
+    assert len(rows) == 1
+    return rows[0]
+
+
+async def _replay(services: Services, row: Session) -> pyte.Screen:
+    raw = await services.storage.get_bytes(row.recording_key)
+    assert hashlib.sha256(raw).hexdigest() == row.recording_sha256
+    lines = gzip.decompress(raw).decode().splitlines()
+    header = json.loads(lines[0])
+    screen = pyte.Screen(header["width"], header["height"])
+    stream = pyte.Stream(screen)
+    for line in lines[1:]:
+        _, code, data = json.loads(line)
+        if code == "o":
+            stream.feed(data)
+        elif code == "r":
+            cols, rows = map(int, data.split("x"))
+            screen.resize(rows, cols)
+    return screen
+
+
+async def test_echo_resize_exit_and_recording_replays_to_same_screen(services: Services, gateway: str,
+                                                                    sshd: SshPeer) -> None:
+    cookie, query = await _setup(services, gateway, sshd)
+    term = await Term.connect(gateway, cookie, query)
+    opened = await term.opened()
+    assert opened["username"] == sshd.password_user
+    watermark = await term.until_control("watermark")
+    assert watermark["enabled"] is True and "alice" in watermark["text"] and "web01" in watermark["text"]
+    await term.run("echo hel''lo", "hello")
+    await term.send({"type": "resize", "cols": 100, "rows": 30})
+    term.screen.resize(30, 100)
+    await term.run("stty size", "30 100")
+    await term.send(b"exit 7\n")
+    exit_frame = await term.until_control("exit")
+    assert exit_frame["reason"] == "target_exited" and exit_frame["code"] == 7
+    assert "exit code 7" in exit_frame["message"]
+    row = await _row()
+    assert row.status == "ended" and row.end_reason == "target_exited"
+    assert row.account_username == sshd.password_user and row.protocol == "ssh" and row.node_name == "test-node"
+    assert row.bytes_in > 0 and row.bytes_out == len(term.raw)
+    assert row.watermark["text"] == watermark["text"]
+    replayed = await _replay(services, row)
+    assert replayed.display == term.screen.display
+    assert any("30 100" in line for line in replayed.display)
+    actions = await OperationLog.filter(resource_type="session").values_list("action", flat=True)
+    assert sorted(actions) == ["connect", "disconnect"]
+    assert sshd.password not in json.dumps([r.changes for r in await OperationLog.all()])
+
+
+async def test_key_account_with_passphrase_records_host_key_on_first_use(services: Services, gateway: str,
+                                                                         sshd: SshPeer) -> None:
+    user, cookie = await user_and_cookie(services, gateway)
+    asset = await make_ssh_asset(services, sshd.port)
+    await make_account(services, asset, "deploy", sshd.key_user, secret=sshd.private_key, secret_type="ssh_key",
+                       passphrase=sshd.passphrase)
+    await grant(user, asset, ["deploy"])
+    term = await Term.connect(gateway, cookie, f"asset={asset.id}&account=deploy")
+    await term.opened()
+    await term.run("echo u=$(whoami)", f"u={sshd.key_user}")
+    await term.close()
+    stored = (await Asset.get(id=asset.id)).extra["ssh_host_key"]
+    assert stored["key"].split()[:2] == sshd.host_key.split()[:2]
+    assert stored["fingerprint"].startswith("SHA256:")
+    await asyncio.sleep(0.2)
+    row = await _row()
+    assert row.end_reason == "client_closed" and row.status == "ended"
+
+
+async def test_keyboard_interactive_only_user(services: Services, gateway: str, sshd: SshPeer) -> None:
+    user, cookie = await user_and_cookie(services, gateway)
+    asset = await make_ssh_asset(services, sshd.port)
+    await make_account(services, asset, "kbd", sshd.kbd_user, secret=sshd.password)
+    await grant(user, asset, ["kbd"])
+    term = await Term.connect(gateway, cookie, f"asset={asset.id}&account=kbd")
+    await term.opened()
+    await term.run("echo u=$(whoami)", f"u={sshd.kbd_user}")
+    await term.close()
+
+
+async def test_wrong_password_gives_clear_error_and_ended_row(services: Services, gateway: str,
+                                                              sshd: SshPeer) -> None:
+    cookie, query = await _setup(services, gateway, sshd, password="not-the-password")
+    term = await Term.connect(gateway, cookie, query)
+    err = await term.until_control("error", timeout=30)
+    assert err["code"] == "target_auth_failed" and err["fatal"] is True
+    assert "wrong password" in err["message"] and sshd.password_user in err["message"]
+    row = await _row()
+    assert row.status == "ended" and row.end_reason == "target_auth_failed" and row.recording_key == ""
+
+
+async def test_unreachable_host_gives_clear_error(services: Services, gateway: str, sshd: SshPeer) -> None:
+    user, cookie = await user_and_cookie(services, gateway)
+    asset = await make_ssh_asset(services, free_port())
+    await make_account(services, asset, "ops", "x", secret="y")
+    await grant(user, asset, ["ops"])
+    term = await Term.connect(gateway, cookie, f"asset={asset.id}&account=ops")
+    err = await term.until_control("error")
+    assert err["code"] == "target_unreachable" and "Could not reach" in err["message"]
+    assert (await _row()).end_reason == "target_unreachable"
+
+
+async def test_changed_host_key_is_refused_with_explanation(services: Services, gateway: str,
+                                                            sshd: SshPeer) -> None:
+    import asyncssh
+
+    other = asyncssh.generate_private_key("ssh-ed25519").export_public_key("openssh").decode().strip()
+    user, cookie = await user_and_cookie(services, gateway)
+    asset = await make_ssh_asset(services, sshd.port, extra={"ssh_host_key": {"key": other}})
+    await make_account(services, asset, "ops", sshd.password_user, secret=sshd.password)
+    await grant(user, asset, ["ops"])
+    term = await Term.connect(gateway, cookie, f"asset={asset.id}&account=ops")
+    err = await term.until_control("error")
+    assert err["code"] == "host_key_changed" and "has changed" in err["message"] and "admin" in err["message"]
+    assert err["details"]["presented"] != err["details"]["recorded"]
+    assert (await _row()).end_reason == "host_key_changed"
+    assert (await Asset.get(id=asset.id)).extra["ssh_host_key"]["key"] == other  # not overwritten
+
+
+async def test_manual_input_account_asks_for_credentials_and_never_stores_them(
+        services: Services, gateway: str, sshd: SshPeer) -> None:
+    user, cookie = await user_and_cookie(services, gateway)
+    asset = await make_ssh_asset(services, sshd.port)
+    await grant(user, asset, ["@INPUT"])
+    term = await Term.connect(gateway, cookie, f"asset={asset.id}&account=@INPUT")
+    await term.until_control("status", state="credentials_required")
+    await term.send({"type": "credentials", "username": sshd.password_user, "password": sshd.password})
+    await term.opened()
+    await term.run("echo u=$(whoami)", f"u={sshd.password_user}")
+    await term.close()
+    await asyncio.sleep(0.2)
+    row = await _row()
+    assert row.account_username == sshd.password_user
+    dumped = json.dumps([dict(r) for r in await Session.all().values()], default=str)
+    dumped += json.dumps([dict(r) for r in await OperationLog.all().values()], default=str)
+    assert sshd.password not in dumped

@@ -1,0 +1,265 @@
+"""LiveSession: the one choke point every interactive terminal session goes through.
+
+Order, always: authorise → (credentials) → session row → audit → register → dial →
+attach taps and the gate → run → finish. ``finish`` runs exactly once on every kind
+of end (target exit, client close, error, idle timeout, max duration, kill) and
+finalises the row with the end reason, byte counts and the recording's key and hash.
+
+The account's secret is decrypted here and only here, handed to the connector inside
+a ``Target`` and dropped; the typed credentials of an @INPUT account are never stored
+or logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from webgate.auth.principal import Principal
+from webgate.db.models import OperationLog, Session
+from webgate.protocols import terminal_connector
+from webgate.recording.asciicast import AsciicastRecorder, NullRecorder, Recorder
+from webgate.services import Services
+from webgate.sessions.endings import Ending, ending_for
+from webgate.sessions.grant import Grant, resolve_grant, reveal
+from webgate.sessions.hostkeys import record_host_key, recorded_host_key
+from webgate.sessions.registry import live_sessions
+from webgate.terminal.channel import Channel, ConnectFailed, Target
+from webgate.terminal.gate import InputGate
+from webgate.terminal.pump import ClientGone, pump_output
+from webgate.terminal.taps import Meter, TapFailed, Taps
+
+log = logging.getLogger("webgate.sessions")
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    asset_id: str
+    protocol: str
+    account: str
+    cols: int
+    rows: int
+    client_ip: str = ""
+    user_agent: str = ""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    username: str
+    password: str = field(repr=False)
+
+
+# Asked of the browser for @INPUT/@SAME accounts; receives the fixed username ("" = ask for it too).
+AskCredentials = Callable[[str], Awaitable[Credentials]]
+
+
+async def _audit(services: Services, row: Session, action: str, changes: dict[str, Any]) -> None:
+    from webgate.audit.emitter import redact
+
+    await OperationLog.create(
+        org_id=row.org_id, actor=row.username, actor_id=row.user_id, action=action, resource_type="session",
+        resource_id=str(row.id), resource_name=row.asset_name, changes=redact(changes), ip=row.client_ip,
+        created_at=services.clock.now())
+    log.info(json.dumps({"event": f"session.{action}", "session": str(row.id), "user": row.username,
+                         "asset": row.asset_name, **{k: v for k, v in changes.items() if k != "watermark"}}))
+
+
+def _watermark(policy: dict[str, Any], row: Session, when: str) -> dict[str, Any]:
+    settings = policy.get("watermark", {})
+    content = str(settings.get("content", ""))
+    try:
+        text = content.format(username=row.username, asset=row.asset_name, time=when, account=row.account_username)
+    except (KeyError, IndexError, ValueError):
+        text = content
+    return {"enabled": bool(settings.get("enabled")), "content": content, "text": text}
+
+
+class LiveSession:
+    TICK = 1.0  # seconds between idle/max-duration checks and recording flushes
+
+    def __init__(self, services: Services, row: Session, grant: Grant, policy: dict[str, Any]) -> None:
+        self.services = services
+        self.row = row
+        self.grant = grant
+        self.id: uuid.UUID = row.id
+        terminal = policy.get("terminal", {})
+        self.idle_seconds = float(terminal.get("idle_minutes") or 0) * 60
+        self.max_seconds = float(terminal.get("max_hours") or 0) * 3600
+        self.record_input = bool(terminal.get("record_input"))
+        self.channel: Channel | None = None
+        self.recorder: Recorder = NullRecorder()
+        self.meter = Meter(services.clock.monotonic)
+        self.taps = Taps([self.meter])
+        self.gate = InputGate(grant.actions)
+        self.attached = False
+        self.ending: Ending | None = None
+        self._started = services.clock.monotonic()
+        self._stop = asyncio.Event()
+        self._stop_ending: Ending | None = None
+        self._finish_lock = asyncio.Lock()
+
+    # -- opening ------------------------------------------------------------------------
+
+    @classmethod
+    async def open(cls, services: Services, principal: Principal, req: OpenRequest,
+                   ask: AskCredentials) -> LiveSession:
+        now = services.clock.now()
+        # The one authorisation call: nothing is read, decrypted or dialled before it.
+        grant = await resolve_grant(principal.user, req.asset_id, req.account, req.protocol, now,
+                                    principal.org_ids)
+        connector = terminal_connector(req.protocol)
+        policy = await services.policy(grant.asset.org_id)
+        password = private_key = passphrase = None
+        username = grant.username
+        if grant.account is None:
+            typed = await ask(username)
+            username, password = username or typed.username, typed.password
+        elif grant.account.secret_type == "ssh_key":  # noqa: S105 - a type name, not a secret
+            private_key, passphrase = reveal(services.box, grant.account)
+        else:
+            password, _ = reveal(services.box, grant.account)
+        row = await Session.create(
+            org_id=grant.asset.org_id, user_id=principal.user.id, username=principal.user.username,
+            asset_id=grant.asset.id, asset_name=grant.asset.name, account_username=username[:128],
+            protocol=req.protocol, client_ip=req.client_ip[:64], user_agent=req.user_agent[:512],
+            node_name=services.settings.node_name, status="starting", started_at=now,
+            playback={"format": "asciicast-v2", "cols": req.cols, "rows": req.rows})
+        row.watermark = _watermark(policy, row, now.strftime("%Y-%m-%d %H:%M"))
+        await Session.filter(id=row.id).update(watermark=row.watermark)
+        session = cls(services, row, grant, policy)
+        live_sessions(services).add(session)
+        await _audit(services, row, "connect", {"protocol": req.protocol, "account": username})
+        target = Target(host=grant.asset.address, port=grant.port, username=username, password=password,
+                        private_key=private_key, passphrase=passphrase, cols=req.cols, rows=req.rows,
+                        known_host_key=recorded_host_key(grant.asset), asset_name=grant.asset.name)
+        del password, private_key, passphrase
+        try:
+            session.channel = await connector(target)
+        except ConnectFailed as exc:
+            await session.finish(Ending(exc.code, exc.message))
+            raise
+        except asyncio.CancelledError:  # the browser left while we were dialling
+            await session.finish(ending_for("client_closed"))
+            raise
+        except BaseException:
+            await session.finish(ending_for("error"))
+            raise
+        finally:
+            del target
+        if session.channel.host_key and recorded_host_key(grant.asset) is None:
+            await record_host_key(grant.asset, session.channel.host_key, services.clock.now())
+        await session._start_recording(policy, req)
+        session.row.status = "live"
+        await Session.filter(id=row.id).update(status="live")
+        return session
+
+    async def _start_recording(self, policy: dict[str, Any], req: OpenRequest) -> None:
+        settings = self.services.settings
+        self.recorder = AsciicastRecorder(
+            session_id=self.id, spool_dir=settings.data_dir / "spool" / "terminal", storage=self.services.storage,
+            cols=req.cols, rows=req.rows, started_at=self.services.clock.time(),
+            monotonic=self.services.clock.monotonic, record_input=self.record_input,
+            title=f"{self.row.username}@{self.row.asset_name}")
+        # Recording is audit evidence: a failing recorder ends the session (mandatory tap).
+        self.taps = Taps([self.meter, self.recorder])
+
+    # -- running ------------------------------------------------------------------------
+
+    async def input(self, data: bytes) -> None:
+        """User keystrokes: through the gate, seen by the taps, then to the target."""
+        assert self.channel is not None
+        data = await self.gate.admit(data)
+        self.taps.input(data)
+        await self.channel.write(data)
+
+    async def resize(self, cols: int, rows: int) -> None:
+        assert self.channel is not None
+        self.taps.resize(cols, rows)
+        await self.channel.resize(cols, rows)
+
+    async def run(self, send: Callable[[bytes], Awaitable[None]]) -> Ending:
+        """Pump output to the client until something ends the session; returns why."""
+        assert self.channel is not None
+        pump = asyncio.create_task(pump_output(self.channel, self.taps, send))
+        watch = asyncio.create_task(self._watchdog())
+        stop = asyncio.create_task(self._stop.wait())
+        try:
+            await asyncio.wait({pump, watch, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (pump, watch, stop):
+                task.cancel()
+        if stop.done() and not stop.cancelled() and self._stop_ending:
+            ending = self._stop_ending
+        elif watch.done() and not watch.cancelled():
+            ending = watch.result()
+        elif pump.done() and not pump.cancelled() and pump.exception() is not None:
+            exc = pump.exception()
+            if isinstance(exc, ClientGone):
+                ending = ending_for("client_gone")
+            elif isinstance(exc, TapFailed):
+                log.error("session %s: mandatory tap failed", self.id, exc_info=exc)
+                ending = ending_for("recording_failed")
+            else:
+                log.error("session %s: output pump failed", self.id, exc_info=exc)
+                ending = ending_for("error")
+        else:
+            ending = ending_for("target_exited", exit_status=self.channel.exit_status)
+        await self.finish(ending)
+        return self.ending or ending
+
+    async def _watchdog(self) -> Ending:
+        clock = self.services.clock
+        while True:
+            await asyncio.sleep(self.TICK)
+            self.recorder.flush()
+            now = clock.monotonic()
+            if self.idle_seconds and now - self.meter.last_input >= self.idle_seconds:
+                return ending_for("idle_timeout", minutes=round(self.idle_seconds / 60))
+            if self.max_seconds and now - self._started >= self.max_seconds:
+                return ending_for("max_duration", hours=round(self.max_seconds / 3600, 2))
+
+    async def stop(self, ending: Ending) -> None:
+        """End the session from outside (client closed, kill, bad input); waits until it is finished."""
+        self._stop_ending = self._stop_ending or ending
+        self._stop.set()
+        await self.finish(ending)
+
+    # -- finishing ----------------------------------------------------------------------
+
+    async def finish(self, ending: Ending) -> None:
+        """Close everything and finalise the row; the first ending wins, later calls do nothing."""
+        async with self._finish_lock:
+            if self.ending is not None:
+                return
+            self.ending = ending
+            self._stop.set()
+            if self.channel is not None:
+                if ending.exit_status is None and self.channel.exit_status is not None:
+                    ending = self.ending = Ending(ending.reason, ending.message, self.channel.exit_status)
+                with contextlib.suppress(Exception):
+                    await self.channel.close()
+            finished = None
+            try:
+                finished = await self.recorder.finalize()
+            except Exception:
+                log.exception("session %s: recording could not be finalised", self.id)
+            row = self.row
+            row.status, row.ended_at, row.end_reason = "ended", self.services.clock.now(), ending.reason[:64]
+            row.bytes_in, row.bytes_out = self.meter.bytes_in, self.meter.bytes_out
+            if finished is not None:
+                row.recording_key, row.recording_sha256 = finished.key, finished.sha256
+            try:
+                await Session.filter(id=row.id).update(
+                    status=row.status, ended_at=row.ended_at, end_reason=row.end_reason, bytes_in=row.bytes_in,
+                    bytes_out=row.bytes_out, recording_key=row.recording_key, recording_sha256=row.recording_sha256)
+                await _audit(self.services, row, "disconnect", {
+                    "end_reason": ending.reason, "bytes_in": row.bytes_in, "bytes_out": row.bytes_out,
+                    "exit_status": ending.exit_status})
+            finally:
+                live_sessions(self.services).remove(self)
