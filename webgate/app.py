@@ -19,6 +19,7 @@ from webgate.middleware import PrincipalMiddleware, SecurityHeadersMiddleware
 from webgate.services import Services
 from webgate.settings import Settings
 from webgate.web import spa_routes
+from webgate.ws.terminal import routes as terminal_routes
 
 log = logging.getLogger("webgate")
 
@@ -43,6 +44,7 @@ def create_app(settings: Settings, clock: Clock | None = None, *, migrate: bool 
         Route("/healthz", healthz, methods=["GET"]),
         Mount("/api/v1", routes=v1),
         *docs_routes,
+        *terminal_routes,
         *spa_routes(),
     ]
     app = Starlette(
