@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 
 from webgate.api import api_routes
@@ -22,6 +22,23 @@ from webgate.web import spa_routes
 from webgate.ws.terminal import routes as terminal_routes
 
 log = logging.getLogger("webgate")
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Unknown API paths and methods answer in the API's error shape, pages in plain text."""
+    from starlette.exceptions import HTTPException
+
+    from webgate.api._base import error_response
+    from webgate.errors import NotFound, WebgateError
+
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    if not request.url.path.startswith("/api/"):
+        return PlainTextResponse(getattr(exc, "detail", "Error"), status_code=status)
+    if status == 404:
+        return error_response(NotFound("No such API endpoint. Check the path against /api/docs."))
+    err = WebgateError("This method is not allowed here.", code="method_not_allowed")
+    err.status = status
+    return error_response(err)
 
 
 async def healthz(request: Request) -> Response:
@@ -52,6 +69,7 @@ def create_app(settings: Settings, clock: Clock | None = None, *, migrate: bool 
         middleware=[Middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies),
                     Middleware(PrincipalMiddleware)],
         lifespan=lifespan,
+        exception_handlers={404: http_error, 405: http_error},
     )
     app.state.openapi = build_document(v1)
     app.state.settings = settings

@@ -154,3 +154,10 @@ async def test_password_change_policy_and_history(client, services, make_client)
     assert (await other.get("/api/v1/auth/me")).status_code == 401, "other sessions are revoked"
     user = await User.get(username="kate")
     assert user.password_hash != "" and "Brand" not in user.password_hash
+
+
+async def test_unknown_api_paths_answer_in_the_error_shape(client):
+    r = await client.get("/api/v1/no-such-thing")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+    r = await client.put("/api/v1/auth/login", json={})
+    assert r.status_code == 405 and r.json()["error"]["code"] == "method_not_allowed"

@@ -45,7 +45,7 @@ def policy_errors(password: str, policy: dict[str, Any], username: str = "") -> 
     if len(password) > 1024:
         errors.append("at most 1024 characters")
     if username and username.lower() in password.lower():
-        errors.append("not the username")
+        errors.append("to leave out the username")
     return errors
 
 
