@@ -39,8 +39,8 @@ async def _user_count(ctx: Ctx) -> int:
 
 
 async def _sessions_per_day(ctx: Ctx, days: list[date]) -> list[dict[str, Any]]:
-    started = await ctx.scoped(Session).filter(started_at__gte=_day_start(days[0])).values_list(
-        "started_at", flat=True)
+    started: list[datetime] = await ctx.scoped(Session).filter(  # type: ignore[assignment]
+        started_at__gte=_day_start(days[0])).values_list("started_at", flat=True)
     per_day = Counter(value.astimezone(UTC).date() for value in started)
     return [{"date": day.isoformat(), "count": per_day[day]} for day in days]
 
