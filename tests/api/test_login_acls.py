@@ -34,7 +34,7 @@ async def test_time_window_rule_follows_the_clock(admin_client, make_client, ser
                                            "time_start": "09:00", "time_end": "11:00"})
     assert r.status_code == 201, r.text
     assert (await _try(make_client())).status_code == 403
-    clock.advance(3600)
+    clock.advance(3660)  # 11:01: the end minute 11:00 is inclusive
     assert (await _try(make_client())).status_code == 200
     clock.advance(23 * 3600 - 3600)  # Tuesday 10:00: the weekday no longer matches
     assert (await _try(make_client())).status_code == 200

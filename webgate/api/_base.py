@@ -137,7 +137,8 @@ def parse(schema: type[B], data: dict[str, Any]) -> B:
         fields: dict[str, str] = {}
         for err in exc.errors():
             loc = ".".join(str(p) for p in err["loc"]) or ""
-            fields.setdefault(loc, err["msg"])
+            message = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+            fields.setdefault(loc, message)
         raise ValidationFailed(fields) from None
 
 

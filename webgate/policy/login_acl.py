@@ -35,9 +35,10 @@ def _time_matches(rule: Any, now: datetime) -> bool:
         return False
     if rule.time_start and rule.time_end:
         hhmm = now.strftime("%H:%M")
+        # Both ends are whole minutes and inclusive: 00:00-23:59 is the whole day.
         if rule.time_start <= rule.time_end:
-            return rule.time_start <= hhmm < rule.time_end
-        return hhmm >= rule.time_start or hhmm < rule.time_end  # window across midnight
+            return rule.time_start <= hhmm <= rule.time_end
+        return hhmm >= rule.time_start or hhmm <= rule.time_end  # window across midnight
     return True
 
 
