@@ -128,9 +128,13 @@ async def _from_token(services: Services, raw: str) -> Principal | None:
         return None
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         await ApiToken.filter(id=token.id).update(last_used_at=now)
-    perms = frozenset(token.role.permissions)
-    # A token never carries super-admin powers beyond its role, even if its owner has them.
     user = token.user
+    # A token is worth no more than its owner is now: a member removed from the org loses
+    # the token, a demoted one keeps only what both the token's role and the new role allow.
+    if not user.is_superadmin and token.org_id not in await user_org_ids(user):
+        return None
+    perms = frozenset(token.role.permissions) & await org_permissions(user, token.org_id)
+    # A token never carries super-admin powers beyond its role, even if its owner has them.
     user.is_superadmin = False
     return Principal(user=user, stage="done", org_id=token.org_id, permissions=perms,
                      org_ids=[token.org_id], token=token)
