@@ -19,7 +19,7 @@ from webgate.auth import totp
 from webgate.auth.passwords import Passwords, policy_errors
 from webgate.auth.principal import token_hash, user_org_ids
 from webgate.db.crypto import context_for
-from webgate.db.models import LoginAcl, PasswordHistory, RecoveryCode, User, WebSession
+from webgate.db.models import ApiToken, LoginAcl, PasswordHistory, RecoveryCode, User, WebSession
 from webgate.errors import Forbidden, InvalidCredentials, Locked, ValidationFailed
 from webgate.policy.login_acl import decide
 from webgate.services import Services
@@ -236,6 +236,8 @@ async def set_password(services: Services, user: User, new_password: str, org_id
     user.auth_epoch += 1
     await user.save(update_fields=["password_hash", "password_changed_at", "must_change_password", "auth_epoch"])
     await revoke_user_sessions(services, user, keep)
+    # A new password means the old one may be known: the user's API tokens go too (SECURITY.md §6).
+    await ApiToken.filter(user_id=user.id, revoked_at=None).update(revoked_at=services.clock.now())
     if keep is not None:
         keep.auth_epoch = user.auth_epoch
         await WebSession.filter(id=keep.id).update(auth_epoch=user.auth_epoch)
