@@ -7,6 +7,7 @@ the wrong user; RFC 6238 §5.2: a code is accepted once.)
 from __future__ import annotations
 
 import ipaddress
+import secrets
 
 import pyotp
 import pytest
@@ -14,9 +15,9 @@ import pytest
 from tests.helpers import PASSWORD, login, make_user
 from tests.security._db import diff, snapshot
 from tests.security._routes import API, PARTIAL, PUBLIC, api_routes, refusals
-from webgate.auth.principal import SESSION_COOKIE
+from webgate.auth.principal import SESSION_COOKIE, TOKEN_PREFIX, token_hash
 from webgate.db.crypto import context_for
-from webgate.db.models import LoginLog, User, WebSession
+from webgate.db.models import ApiToken, LoginLog, Membership, Role, User, WebSession
 
 LOGIN = f"{API}/auth/login"
 ME = f"{API}/auth/me"
@@ -235,3 +236,35 @@ async def test_password_change_revokes_every_other_session(make_client, services
     assert (await here.get(ME)).status_code == 200
     assert (await elsewhere.get(ME)).status_code == 401
     assert (await attempt(make_client(), "changer", PASSWORD)).status_code == 401
+
+
+async def _token_for(user: User, org, role: str = "OrgAdmin") -> str:
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(24)
+    await ApiToken.create(org=org, name=f"{user.username}-token", token_hash=token_hash(raw), prefix=raw[:8],
+                          user=user, role=await Role.get(org_id=None, name=role))
+    return raw
+
+
+async def test_password_change_revokes_the_users_api_tokens(make_client, services, default_org):
+    user = await make_user(services, "integrator", role="OrgAdmin")
+    raw = await _token_for(user, default_org)
+    bearer = {"Authorization": f"Bearer {raw}"}
+    browser = make_client()
+    assert (await browser.get(ME, headers=bearer)).status_code == 200
+    await login(browser, "integrator")
+    r = await browser.post(f"{API}/auth/password", json={"old_password": PASSWORD, "new_password": "Brand-New-Horse-5"})
+    assert r.status_code == 204
+    assert (await make_client().get(ME, headers=bearer)).status_code == 401
+
+
+async def test_a_token_never_outlives_its_owners_role_or_membership(make_client, services, default_org):
+    user = await make_user(services, "demoted", role="OrgAdmin")
+    raw = await _token_for(user, default_org)
+    bearer = {"Authorization": f"Bearer {raw}"}
+    browser = make_client()
+    assert (await browser.get(f"{API}/dashboard", headers=bearer)).status_code == 200
+    await Membership.filter(user_id=user.id).update(role_id=(await Role.get(org_id=None, name="User")).id)
+    r = await browser.get(f"{API}/dashboard", headers=bearer)
+    assert r.status_code == 403, "the token kept OrgAdmin powers after its owner was demoted"
+    await Membership.filter(user_id=user.id).delete()
+    assert (await browser.get(ME, headers=bearer)).status_code == 401
