@@ -172,3 +172,95 @@ async def test_manual_input_account_asks_for_credentials_and_never_stores_them(
     dumped = json.dumps([dict(r) for r in await Session.all().values()], default=str)
     dumped += json.dumps([dict(r) for r in await OperationLog.all().values()], default=str)
     assert sshd.password not in dumped
+
+
+async def test_idle_timeout_ends_session_and_says_so(services: Services, gateway: str, sshd: SshPeer,
+                                                     clock, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from webgate.sessions.lifecycle import LiveSession
+
+    monkeypatch.setattr(LiveSession, "TICK", 0.05)
+    cookie, query = await _setup(services, gateway, sshd)
+    term = await Term.connect(gateway, cookie, query)
+    await term.opened()
+    await term.run("echo still-here", "still-here")
+    clock.advance(29 * 60)
+    await asyncio.sleep(0.3)
+    assert term.control("exit") is None and (await _row()).status == "live"
+    clock.advance(2 * 60)
+    exit_frame = await term.until_control("exit")
+    assert exit_frame["reason"] == "idle_timeout" and "30 minute(s) without input" in exit_frame["message"]
+    row = await _row()
+    assert row.end_reason == "idle_timeout" and row.status == "ended" and row.recording_key
+
+
+async def test_max_duration_from_org_policy(services: Services, gateway: str, sshd: SshPeer,
+                                            clock, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from webgate.db.models import Organization, SettingsRow
+    from webgate.sessions.lifecycle import LiveSession
+
+    monkeypatch.setattr(LiveSession, "TICK", 0.05)
+    org = await Organization.get(is_default=True)
+    await SettingsRow.create(org=org, data={"terminal": {"idle_minutes": 0, "max_hours": 1},
+                                            "watermark": {"enabled": False}})
+    cookie, query = await _setup(services, gateway, sshd)
+    term = await Term.connect(gateway, cookie, query)
+    await term.opened()
+    assert (await term.until_control("watermark"))["enabled"] is False
+    clock.advance(59 * 60)
+    await asyncio.sleep(0.3)
+    assert term.control("exit") is None
+    clock.advance(61)
+    exit_frame = await term.until_control("exit")
+    assert exit_frame["reason"] == "max_duration" and "maximum length of 1 hour(s)" in exit_frame["message"]
+    row = await _row()
+    assert row.end_reason == "max_duration" and row.watermark["enabled"] is False
+
+
+async def test_ten_megabyte_paste_arrives_intact(services: Services, gateway: str, sshd: SshPeer) -> None:
+    cookie, query = await _setup(services, gateway, sshd, actions=("connect", "paste"))
+    term = await Term.connect(gateway, cookie, query)
+    await term.opened()
+    size = 10 * 1000 * 1000
+    payload = (b"0123456789abcdef" * (size // 16 + 1))[:size]
+    await term.run(f"stty raw -echo; head -c {size} | sha256sum; stty sane; echo done-$((6*7))", "")
+    await asyncio.sleep(0.3)
+    for i in range(0, size, 64 * 1024):
+        await term.send(payload[i:i + 64 * 1024])
+    await term.until_output(hashlib.sha256(payload).hexdigest(), timeout=60)
+    await term.until_output("done-42")
+    assert term.control("error") is None
+    row = await Session.get(status="live")
+    await term.close()
+    await asyncio.sleep(0.3)
+    row = await _row()
+    assert row.bytes_in >= size
+
+
+async def test_paste_refused_without_paste_action_and_session_continues(services: Services, gateway: str,
+                                                                        sshd: SshPeer) -> None:
+    cookie, query = await _setup(services, gateway, sshd)
+    term = await Term.connect(gateway, cookie, query)
+    await term.opened()
+    await term.send(b"echo " + b"x" * 1000 + b"\n")
+    err = await term.until_control("error")
+    assert err["code"] == "paste_denied" and "Pasting is not allowed" in err["message"] and not err["fatal"]
+    await term.send(b"\x1b[200~echo pasted\x1b[201~")
+    await term.run("echo typed-ok", "typed-ok")
+    assert b"pasted" not in term.raw
+
+
+async def test_utf8_split_across_frames_is_intact_live_and_in_recording(services: Services, gateway: str,
+                                                                        sshd: SshPeer) -> None:
+    cookie, query = await _setup(services, gateway, sshd)
+    term = await Term.connect(gateway, cookie, query)
+    await term.opened()
+    # The first two bytes of 你 go out, a pause, then the rest: the gateway must pass the split through.
+    await term.run(r"printf 'A\xe4\xbd'; sleep 0.5; printf '\xa0\xe5\xa5\xbd, \xe4\xb8\x96\xe7\x95\x8c-end\n'",
+                   "-end\r\n")
+    assert "你好, 世界-end" in term.raw.decode()
+    assert any(f.endswith(b"A\xe4\xbd") for f in term.frames)  # the split really crossed frames
+    assert any("A你好, 世界-end" in line for line in term.screen.display)
+    await term.send(b"exit\n")
+    await term.until_control("exit")
+    replayed = await _replay(services, await _row())
+    assert replayed.display == term.screen.display

@@ -220,9 +220,9 @@ class LiveSession:
             self.recorder.flush()
             now = clock.monotonic()
             if self.idle_seconds and now - self.meter.last_input >= self.idle_seconds:
-                return ending_for("idle_timeout", minutes=round(self.idle_seconds / 60))
+                return ending_for("idle_timeout", minutes=f"{self.idle_seconds / 60:g}")
             if self.max_seconds and now - self._started >= self.max_seconds:
-                return ending_for("max_duration", hours=round(self.max_seconds / 3600, 2))
+                return ending_for("max_duration", hours=f"{self.max_seconds / 3600:g}")
 
     async def stop(self, ending: Ending) -> None:
         """End the session from outside (client closed, kill, bad input); waits until it is finished."""
