@@ -234,3 +234,23 @@ async def test_a_user_cannot_make_themselves_super_admin_through_any_own_route(a
     assert not user.is_superadmin
     me = (await plain_client.get(f"{API}/auth/me")).json()
     assert me["permissions"] == [] and me["user"]["is_superadmin"] is False
+
+
+async def test_an_org_admin_cannot_grant_powers_only_a_super_admin_holds(app, home_admin, home: World):
+    """Roles are where privilege hides: global permissions never enter an org's role."""
+    create = collection_route(app, "roles", "POST")
+    patch = [r for r in resource_routes(app, "roles") if r.method == "PATCH" and r.path.endswith("/{id}")]
+    if create is None or not patch:
+        pytest.skip("/roles cannot be created and changed through the API yet")
+    global_only = ["orgs.manage", "acls.manage"]
+    r = await home_admin.post(create.url(), json={"name": "escalate", "permissions": global_only})
+    assert r.status_code in (403, 422), r.text
+    assert not await Role.filter(name="escalate").exists()
+    role = home.objects["roles"]
+    r = await home_admin.patch(patch[0].url(str(role.id)), json={"permissions": ["assets.view", *global_only]})
+    assert r.status_code in (403, 422), r.text
+    assert (await Role.get(id=role.id)).permissions == ["assets.view"]
+    system = await Role.get(org_id=None, name="User")
+    r = await home_admin.patch(patch[0].url(str(system.id)), json={"permissions": ["users.manage"]})
+    assert r.status_code in (403, 404, 409, 422)
+    assert (await Role.get(id=system.id)).permissions == []
