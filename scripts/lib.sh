@@ -26,24 +26,24 @@ pkg_installed() { [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)"
 
 # Another apt/dpkg may be running (an engineer installing something, unattended
 # upgrades): wait for its lock instead of failing.
-APT_OPTS=(-y -q -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3)
+# `env` because sudo drops DEBIAN_FRONTEND, and xrdp's dependencies ask questions.
+apt_get() { $SUDO env DEBIAN_FRONTEND=noninteractive apt-get -y -q -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3 "$@"; }
 _apt_updated=""
 apt_update() {
     [ -n "$_apt_updated" ] && return 0
     say "apt-get update"
     local i
     for i in 1 2 3; do
-        if $SUDO apt-get "${APT_OPTS[@]}" update >/dev/null; then _apt_updated=1; return 0; fi
+        if apt_get update >/dev/null; then _apt_updated=1; return 0; fi
         warn "apt-get update failed (try $i), retrying"; sleep 5
     done
     return 1
 }
 
 # apt_install PKG... : installs only the ones that are not installed yet.
-# A name may carry a suite ("guacd/bullseye"); the check uses the bare name.
 apt_install() {
     local missing=() p
-    for p in "$@"; do pkg_installed "${p%%/*}" || missing+=("$p"); done
+    for p in "$@"; do pkg_installed "$p" || missing+=("$p"); done
     [ ${#missing[@]} -eq 0 ] && return 0
     if ! have_apt; then
         warn "cannot install system packages (no apt, or not root and no sudo): ${missing[*]}"
@@ -51,11 +51,10 @@ apt_install() {
     fi
     apt_update || return 1
     say "apt-get install ${missing[*]}"
-    $SUDO apt-get "${APT_OPTS[@]}" install --no-install-recommends "${missing[@]}"
+    apt_get install --no-install-recommends "${missing[@]}"
 }
 
 os_id() { (. /etc/os-release 2>/dev/null; echo "${ID:-unknown}"); }
-os_codename() { (. /etc/os-release 2>/dev/null; echo "${VERSION_CODENAME:-unknown}"); }
 
 # What running webgate needs from the system: a venv-capable Python, a compiler and
 # headers for any dependency without a wheel, and Node.js + npm for the SPA build.
@@ -82,9 +81,9 @@ check_python() {
 }
 
 # --- guacd --------------------------------------------------------------------------
-# guacd renders RDP/VNC (and terminal protocols for guacd) for the browser. Debian
-# dropped it after bullseye, so on bookworm we add bullseye as an extra suite with a
-# LOW pin (priority 100): apt never takes anything from it unless asked by name.
+# guacd speaks RDP and VNC to the targets and Guacamole's drawing protocol to webgate.
+# Debian dropped it after bullseye, so on bookworm we add bullseye as an extra suite
+# with a LOW pin (priority 100): apt takes from it only packages bookworm lacks.
 GUAC_PKGS=(guacd libguac-client-rdp0 libguac-client-vnc0 libguac-client-ssh0 libguac-client-telnet0)
 
 print_guacd_container_hint() {
@@ -99,7 +98,8 @@ print_guacd_container_hint() {
         guacamole/guacd:1.6.0
 
   The recordings volume must be mounted at the SAME path webgate uses, because
-  webgate tells guacd where to write graphical recordings. See guacd/README.md.
+  webgate tells guacd where to write graphical recordings, and be writable by the
+  image's uid 1000 (chown 1000:1000 "$REPO/recordings"). See guacd/README.md.
   Continuing without a local guacd: terminals work, remote desktops will not.
 
 EOF
@@ -133,7 +133,7 @@ install_guacd() {
         if apt_install "${GUAC_PKGS[@]}"; then return 0; fi
     fi
 
-    # 2. Debian newer than bullseye: add bullseye with a low pin, exactly as TESTBED.md.
+    # 2. Debian newer than bullseye: add bullseye with a low pin (as in TESTBED.md).
     if [ "$(os_id)" != debian ]; then print_guacd_container_hint; return 0; fi
     local mirror keyring=/usr/share/keyrings/debian-archive-keyring.gpg
     mirror=$(debian_mirror)
