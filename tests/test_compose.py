@@ -56,12 +56,13 @@ def _compose_cmd() -> list[str]:
     raise AssertionError("unreachable")
 
 
-def _compose_config(*extra: str, env_file: Path | None = ENV_EXAMPLE) -> dict:
-    cmd = [*_compose_cmd(), "--project-directory", str(REPO), "-f", str(COMPOSE_FILE)]
+def _compose_config(*extra: str, env_file: Path | None = ENV_EXAMPLE, file: Path = COMPOSE_FILE) -> dict:
+    cmd = [*_compose_cmd(), "--project-directory", str(REPO), "-f", str(file)]
     if env_file is not None:
         cmd += ["--env-file", str(env_file)]
     # A clean environment: no DOCKER_HOST, no WEBGATE_*/MYSQL_* leaking in from the shell.
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
+    env["PWD"] = str(REPO)  # as when run from the repository's top level
     proc = subprocess.run([*cmd, "config", "--format", "json", *extra], capture_output=True,
                           text=True, env=env, timeout=60)
     assert proc.returncode == 0, f"docker compose config failed:\n{proc.stderr}"
@@ -89,6 +90,15 @@ def test_compose_defaults_alone_are_valid() -> None:
     # Without any .env the placeholders must still produce a valid file.
     cfg = _compose_config(env_file=None)
     assert set(NODES) <= set(cfg["services"])
+
+
+def test_standalone_guacd_snippet_shares_recordings_by_path() -> None:
+    cfg = _compose_config(env_file=None, file=REPO / "guacd" / "docker-compose.guacd.yml")
+    guacd = cfg["services"]["guacd"]
+    assert guacd["image"] == "guacamole/guacd:1.6.0"
+    assert [(p["host_ip"], p["published"]) for p in guacd["ports"]] == [("127.0.0.1", "4822")]
+    (mount,) = guacd["volumes"]
+    assert mount["source"] == mount["target"] == str(REPO / "recordings")
 
 
 def test_webgate_nodes_share_state_and_wait_for_migrate(compose: dict) -> None:
