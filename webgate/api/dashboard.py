@@ -31,7 +31,8 @@ def _days(today: date) -> list[date]:
     return [today - timedelta(days=n) for n in range(CHART_DAYS - 1, -1, -1)]
 
 
-async def _user_count(ctx: Ctx) -> int:
+async def user_count(ctx: Ctx) -> int:
+    """Members of the current org (every user in the super admin's global view)."""
     if ctx.org_id is None:
         return await User.all().count() if ctx.principal and ctx.principal.user.is_superadmin else 0
     members = Subquery(Membership.filter(org_id=ctx.org_id).values("user_id"))
@@ -68,7 +69,7 @@ async def dashboard(ctx: Ctx) -> dict[str, Any]:
     sessions = ctx.scoped(Session)
     counts = {
         "assets": await ctx.scoped(Asset).count(),
-        "users": await _user_count(ctx),
+        "users": await user_count(ctx),
         "sessions_today": await sessions.filter(started_at__gte=today).count(),
         "live_sessions": await sessions.filter(status="live").count(),
         "failed_logins_today": await visible_logins(ctx).filter(result="failure", created_at__gte=today).count(),
