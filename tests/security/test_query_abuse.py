@@ -98,3 +98,14 @@ async def test_the_lists_see_the_home_org_at_all(app, home_admin, home: World):
         if r.status_code == 200 and "home-" in r.text:
             seen += 1
     assert seen >= 2
+
+
+async def test_counts_never_include_other_orgs(app, home_admin, home: World, other: World):
+    """Numbers leak too: an org's dashboard and metrics count only that org."""
+    dash = (await home_admin.get("/api/v1/dashboard")).json()["counts"]
+    assert dash["assets"] == 1 and dash["live_sessions"] == 1
+    r = await home_admin.get("/api/v1/metrics")
+    assert r.status_code == 200
+    values = dict(line.split() for line in r.text.splitlines() if line and not line.startswith("#"))
+    assert values["webgate_assets"] == "1" and values["webgate_sessions_live"] == "1"
+    assert int(values["webgate_users"]) == dash["users"]
