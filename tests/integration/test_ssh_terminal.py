@@ -264,3 +264,32 @@ async def test_utf8_split_across_frames_is_intact_live_and_in_recording(services
     await term.until_control("exit")
     replayed = await _replay(services, await _row())
     assert replayed.display == term.screen.display
+
+
+@pytest.mark.parametrize("revoke", ["logout", "permission", "disable_user"])
+async def test_revoked_access_ends_open_session(services: Services, gateway: str, sshd: SshPeer,
+                                                monkeypatch: pytest.MonkeyPatch, revoke: str) -> None:
+    import httpx
+
+    from webgate.db.models import AssetPermission, User, WebSession
+    from webgate.sessions.lifecycle import LiveSession
+
+    monkeypatch.setattr(LiveSession, "TICK", 0.05)
+    monkeypatch.setattr(LiveSession, "RECHECK", 0.05)
+    cookie, query = await _setup(services, gateway, sshd)
+    term = await Term.connect(gateway, cookie, query)
+    await term.opened()
+    await term.run("echo before", "before")
+    if revoke == "logout":
+        async with httpx.AsyncClient(base_url=f"http://{gateway}", headers={"Cookie": cookie}) as http:
+            csrf = (await http.get("/api/v1/auth/me")).json()["csrf_token"]
+            r = await http.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf, "Origin": f"http://{gateway}"})
+            assert r.status_code == 204, r.text
+        assert await WebSession.all().count() == 0
+    elif revoke == "permission":
+        await AssetPermission.all().update(is_active=False)
+    else:
+        await User.filter(username="alice").update(is_active=False)
+    exit_frame = await term.until_control("exit")
+    assert exit_frame["reason"] == "access_revoked" and "withdrawn" in exit_frame["message"]
+    assert (await _row()).end_reason == "access_revoked"

@@ -19,10 +19,12 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from webgate.auth.principal import Principal
-from webgate.db.models import OperationLog, Session
+from webgate.db.models import ApiToken, OperationLog, Session, User, WebSession
+from webgate.errors import WebgateError
 from webgate.protocols import terminal_connector
 from webgate.recording.asciicast import AsciicastRecorder, NullRecorder, Recorder
 from webgate.services import Services
@@ -80,8 +82,14 @@ def _watermark(policy: dict[str, Any], row: Session, when: str) -> dict[str, Any
     return {"enabled": bool(settings.get("enabled")), "content": content, "text": text}
 
 
+async def _authorize(principal: Principal, req: OpenRequest, now: datetime) -> Grant:
+    """THE authorisation call for terminal sessions: at open and on every re-check."""
+    return await resolve_grant(principal.user, req.asset_id, req.account, req.protocol, now, principal.org_ids)
+
+
 class LiveSession:
     TICK = 1.0  # seconds between idle/max-duration checks and recording flushes
+    RECHECK = 15.0  # seconds between re-checks of the login and the permission (revocation)
 
     def __init__(self, services: Services, row: Session, grant: Grant, policy: dict[str, Any]) -> None:
         self.services = services
@@ -103,6 +111,8 @@ class LiveSession:
         self._stop = asyncio.Event()
         self._stop_ending: Ending | None = None
         self._finish_lock = asyncio.Lock()
+        self.principal: Principal | None = None
+        self.request: OpenRequest | None = None
 
     # -- opening ------------------------------------------------------------------------
 
@@ -111,8 +121,7 @@ class LiveSession:
                    ask: AskCredentials) -> LiveSession:
         now = services.clock.now()
         # The one authorisation call: nothing is read, decrypted or dialled before it.
-        grant = await resolve_grant(principal.user, req.asset_id, req.account, req.protocol, now,
-                                    principal.org_ids)
+        grant = await _authorize(principal, req, now)
         connector = terminal_connector(req.protocol)
         policy = await services.policy(grant.asset.org_id)
         password = private_key = passphrase = None
@@ -133,6 +142,7 @@ class LiveSession:
         row.watermark = _watermark(policy, row, now.strftime("%Y-%m-%d %H:%M"))
         await Session.filter(id=row.id).update(watermark=row.watermark)
         session = cls(services, row, grant, policy)
+        session.principal, session.request = principal, req
         live_sessions(services).add(session)
         await _audit(services, row, "connect", {"protocol": req.protocol, "account": username})
         target = Target(host=grant.asset.address, port=grant.port, username=username, password=password,
@@ -215,6 +225,7 @@ class LiveSession:
 
     async def _watchdog(self) -> Ending:
         clock = self.services.clock
+        ticks = 0
         while True:
             await asyncio.sleep(self.TICK)
             self.recorder.flush()
@@ -223,6 +234,33 @@ class LiveSession:
                 return ending_for("idle_timeout", minutes=f"{self.idle_seconds / 60:g}")
             if self.max_seconds and now - self._started >= self.max_seconds:
                 return ending_for("max_duration", hours=f"{self.max_seconds / 3600:g}")
+            ticks += 1
+            if ticks * self.TICK >= self.RECHECK:  # counted in ticks: real elapsed time, not the policy clock
+                ticks = 0
+                if not await self._still_allowed():
+                    return ending_for("access_revoked")
+
+    async def _still_allowed(self) -> bool:
+        """Logout, a password or role change, a disabled user or a withdrawn permission ends the session."""
+        principal, req = self.principal, self.request
+        if principal is None or req is None:
+            return True
+        user = await User.filter(id=principal.user.id).first()
+        if user is None or not user.is_active or (user.expires_at and user.expires_at <= self.services.clock.now()):
+            return False
+        if principal.session is not None:
+            web = await WebSession.filter(id=principal.session.id).first()
+            if web is None or web.auth_epoch != user.auth_epoch or web.expires_at <= self.services.clock.now():
+                return False
+        elif principal.token is not None:
+            token = await ApiToken.filter(id=principal.token.id).first()
+            if token is None or token.revoked_at is not None:
+                return False
+        try:
+            await _authorize(principal, req, self.services.clock.now())
+        except WebgateError:
+            return False
+        return True
 
     async def stop(self, ending: Ending) -> None:
         """End the session from outside (client closed, kill, bad input); waits until it is finished."""
