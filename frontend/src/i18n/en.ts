@@ -216,6 +216,8 @@ export default {
   },
   users: {
     subtitle: 'People who can sign in to this organization.',
+    superAdmin: 'SuperAdmin',
+    more: 'More',
     searchPlaceholder: 'Search username, name or email',
     status: 'Status',
     active: 'Active',

@@ -220,6 +220,8 @@ const zhCN: Messages<typeof en> = {
   },
   users: {
     subtitle: '可以登录本组织的人员。',
+    superAdmin: '超级管理员',
+    more: '更多',
     searchPlaceholder: '搜索用户名、姓名或邮箱',
     status: '状态',
     active: '正常',
