@@ -84,8 +84,7 @@ class _Session(asyncssh.SSHClientSession[bytes]):
             self.chan.pause_reading()
 
     def eof_received(self) -> bool:
-        self.eof = True
-        self.ready.set()
+        # Not the end yet: OpenSSH sends EOF *before* the exit status; the end is connection_lost.
         return False
 
     def exit_status_received(self, status: int) -> None:
