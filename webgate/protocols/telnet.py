@@ -1,0 +1,160 @@
+"""Telnet connector: RFC 854 with NAWS and TERMINAL-TYPE, and automatic login by prompts.
+
+Network devices and old Unix hosts ask for a login name and a password as plain text
+on the terminal. When the account has a password, the connector answers those prompts
+itself (patterns configurable per asset, sane defaults) and waits for a shell prompt or
+a failure message, so the user lands at the prompt and a wrong password is reported as
+such. Everything the device printed meanwhile (banner, prompts) is handed over as the
+first output, so the screen looks as if the user had typed it — except the password.
+
+Without a password (a user-typed account) nothing is automated: the user answers.
+
+Limits: the text kept during login is at most ``LOGIN_BUFFER`` bytes (the newest part);
+each login step waits at most the login timeout. The data path after login is the
+parser's: big reads, ``bytes.find`` for IAC, no per-byte Python loops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+
+from webgate.protocols.reach import dial_failed
+from webgate.protocols.telnet_login import LoginClosed, LoginFailed, LoginScript, LoginStalled
+from webgate.protocols.telnet_options import (
+    BINARY,
+    NAWS,
+    TTYPE,
+    TTYPE_IS,
+    TTYPE_SEND,
+    Negotiation,
+    Negotiator,
+    TelnetParser,
+    escape_input,
+    naws,
+    subnegotiation,
+)
+from webgate.terminal.channel import ConnectFailed, Target
+
+CONNECT_TIMEOUT = 10.0
+READ_SIZE = 256 * 1024
+TERMINAL_TYPE = b"XTERM-256COLOR"
+
+
+class TelnetChannel:
+    """A telnet connection as a terminal ``Channel``; negotiation is answered inside ``read``."""
+
+    exit_status: int | None = None
+    host_key: str | None = None
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, cols: int, rows: int) -> None:
+        self._reader = reader
+        self._writer = writer
+        self._parser = TelnetParser()
+        self._neg = Negotiator()
+        self._size = (cols, rows)
+        self._pending = b""  # output seen during login, handed to the first read
+        self._closed = False
+        self._send(self._neg.start())
+
+    def _send(self, data: bytes) -> None:
+        if data and not self._closed and not self._writer.is_closing():
+            self._writer.write(data)
+
+    async def receive(self) -> bytes:
+        """Data from the wire with negotiation answered and stripped; ``b""`` at the end."""
+        while True:
+            try:
+                raw = await self._reader.read(READ_SIZE)
+            except (ConnectionError, OSError):
+                raw = b""
+            if not raw:
+                return b""
+            data, events = self._parser.feed(raw)
+            for event in events:
+                if isinstance(event, Negotiation):
+                    reply, enabled = self._neg.receive(event)
+                    self._send(reply)
+                    if enabled == NAWS:
+                        self._send(naws(*self._size))
+                    self._parser.strip_cr_nul = BINARY not in self._neg.remote_on
+                elif event.option == TTYPE and event.payload[:1] == bytes((TTYPE_SEND,)):
+                    self._send(subnegotiation(TTYPE, bytes((TTYPE_IS,)) + TERMINAL_TYPE))
+            if data:
+                return data
+
+    async def read(self) -> bytes:
+        if self._pending:
+            data, self._pending = self._pending, b""
+            return data
+        return await self.receive()
+
+    async def write(self, data: bytes) -> None:
+        if self._closed or self._writer.is_closing():
+            return
+        self._writer.write(escape_input(data, BINARY in self._neg.local_on))
+        with contextlib.suppress(ConnectionError, OSError):
+            await self._writer.drain()
+
+    async def resize(self, cols: int, rows: int) -> None:
+        self._size = (cols, rows)
+        if NAWS in self._neg.local_on:
+            self._send(naws(cols, rows))
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._writer.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._writer.wait_closed(), 5)
+
+
+def _login_script(target: Target) -> LoginScript:
+    try:
+        return LoginScript.from_options(target.options)
+    except re.error as exc:
+        raise ConnectFailed(
+            f"The telnet login settings of {target.asset_name or target.host} are not valid patterns ({exc}). "
+            "Ask your admin to correct the asset's telnet prompt settings.", code="target_config_invalid") from None
+
+
+async def _dial(target: Target) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    try:
+        return await asyncio.wait_for(asyncio.open_connection(target.host, target.port), CONNECT_TIMEOUT)
+    except (TimeoutError, OSError) as exc:
+        raise dial_failed(exc, target.host, target.port, CONNECT_TIMEOUT) from None
+
+
+async def open_channel(target: Target) -> TelnetChannel:
+    """Dial, negotiate, and log in automatically when the account has a password."""
+    script = _login_script(target) if target.password is not None else None
+    reader, writer = await _dial(target)
+    channel = TelnetChannel(reader, writer, target.cols, target.rows)
+    if script is None:
+        return channel
+    asset = target.asset_name or f"{target.host}:{target.port}"
+    try:
+        channel._pending = await script.run(channel, target.username, target.password or "")
+    except LoginFailed as exc:
+        await channel.close()
+        said = f"the device said '{exc.said}'" if exc.said else "the device did not accept it"
+        raise ConnectFailed(f"Telnet login failed for account {target.username} on asset {asset}: {said}. "
+                            "Ask your admin to update the account.", code="target_auth_failed") from None
+    except LoginStalled as exc:
+        await channel.close()
+        tail = f" The last thing it showed was '{exc.said}'." if exc.said else ""
+        raise ConnectFailed(f"{asset} did not {exc.waiting_for} within {exc.seconds:g} seconds.{tail} "
+                            "If the device uses other wording, ask your admin to set the telnet prompt "
+                            "patterns on the asset.", code="target_timeout") from None
+    except LoginClosed as exc:
+        await channel.close()
+        tail = f" The last thing it showed was '{exc.said}'." if exc.said else ""
+        raise ConnectFailed(f"{asset} closed the telnet connection before the login finished.{tail} "
+                            "Try again; if it persists, ask your admin to check the asset.",
+                            code="target_refused") from None
+    except BaseException:
+        await channel.close()
+        raise
+    return channel

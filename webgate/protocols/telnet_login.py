@@ -1,0 +1,165 @@
+"""Automatic telnet login: answer the login and password prompts, then judge the outcome.
+
+Patterns are regular expressions matched case-insensitively against the text received
+since the last thing we sent, with terminal escape sequences removed. Prompts are
+anchored at the end of that text (``$``), so "Last login: …" in a banner is not taken
+for a prompt. An asset may override any pattern through its extra options
+(``telnet_login_prompt``, ``telnet_password_prompt``, ``telnet_success_pattern``,
+``telnet_failure_pattern``) and the per-step wait (``telnet_login_timeout``, seconds).
+
+Outcome after the password: the failure pattern, or the device asking for the login or
+password again, is a failed login; the success pattern (a shell prompt by default) is
+success; neither within the timeout hands the terminal to the user as it is, because an
+unusual prompt must not lock people out — they see what the device says.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+log = logging.getLogger("webgate.protocols.telnet")
+
+DEFAULT_LOGIN_PROMPT = r"(?:login|user ?name)\s*:\s*$"
+DEFAULT_PASSWORD_PROMPT = r"pass(?:word|wd)\s*:\s*$"  # noqa: S105 - a prompt pattern, not a secret
+DEFAULT_SUCCESS = r"[$#>] ?$"
+DEFAULT_FAILURE = r"login incorrect|authentication failed|access denied"
+LOGIN_TIMEOUT = 15.0
+LOGIN_BUFFER = 64 * 1024  # output kept during login (the newest part); also the most handed to the user
+MAX_PATTERN = 500
+_ESCAPES = re.compile(rb"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+
+
+class Receiver(Protocol):
+    async def receive(self) -> bytes: ...
+
+    async def write(self, data: bytes) -> None: ...
+
+
+class LoginFailed(Exception):
+    def __init__(self, said: str) -> None:
+        super().__init__(said)
+        self.said = said
+
+
+class LoginStalled(Exception):
+    def __init__(self, waiting_for: str, seconds: float, said: str) -> None:
+        super().__init__(waiting_for)
+        self.waiting_for, self.seconds, self.said = waiting_for, seconds, said
+
+
+class LoginClosed(Exception):
+    def __init__(self, said: str) -> None:
+        super().__init__(said)
+        self.said = said
+
+
+def _line_at(text: str, start: int, end: int) -> str:
+    """The whole line around a match, trimmed for a message."""
+    first = text.rfind("\n", 0, start) + 1
+    last = text.find("\n", end)
+    return text[first:last if last >= 0 else len(text)].strip()[:200]
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1][:200] if lines else ""
+
+
+class _Seen:
+    """Output received during login, bounded; ``mark`` is where the current step's text starts."""
+
+    def __init__(self, limit: int) -> None:
+        self.buf = bytearray()
+        self.limit = limit
+        self.mark = 0
+
+    def add(self, data: bytes) -> None:
+        self.buf += data
+        excess = len(self.buf) - self.limit
+        if excess > 0:
+            del self.buf[:excess]
+            self.mark = max(0, self.mark - excess)
+
+    def text(self) -> str:
+        return _ESCAPES.sub(b"", bytes(self.buf[self.mark:])).decode("utf-8", "replace").replace("\r", "")
+
+
+@dataclass(frozen=True)
+class LoginScript:
+    login: re.Pattern[str]
+    password: re.Pattern[str]
+    success: re.Pattern[str]
+    failure: re.Pattern[str]
+    timeout: float = LOGIN_TIMEOUT
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, object]) -> LoginScript:
+        """Patterns from the asset's options, defaults for the rest; ``re.error`` for a bad pattern."""
+        def pattern(key: str, default: str) -> re.Pattern[str]:
+            value = options.get(key)
+            text = value if isinstance(value, str) and value.strip() else default
+            if len(text) > MAX_PATTERN:
+                raise re.error(f"{key} is longer than {MAX_PATTERN} characters")
+            try:
+                return re.compile(text, re.IGNORECASE)
+            except re.error as exc:
+                raise re.error(f"{key}: {exc.msg}") from None
+
+        raw = options.get("telnet_login_timeout")
+        timeout = float(raw) if isinstance(raw, int | float) and 0 < raw <= 300 else LOGIN_TIMEOUT
+        return cls(pattern("telnet_login_prompt", DEFAULT_LOGIN_PROMPT),
+                   pattern("telnet_password_prompt", DEFAULT_PASSWORD_PROMPT),
+                   pattern("telnet_success_pattern", DEFAULT_SUCCESS),
+                   pattern("telnet_failure_pattern", DEFAULT_FAILURE), timeout)
+
+    async def run(self, peer: Receiver, username: str, password: str, limit: int = LOGIN_BUFFER) -> bytes:
+        """Log in; returns everything the device showed meanwhile (at most ``limit`` bytes)."""
+        seen = _Seen(limit)
+        step, _ = await self._expect(peer, seen, ("login", "password", "success"), "show a login prompt")
+        if step == "login":
+            seen.mark = len(seen.buf)
+            await peer.write(username.encode() + b"\r")
+            step, match = await self._expect(peer, seen, ("failure", "password", "success"), "ask for the password")
+            if step == "failure":
+                raise LoginFailed(match)
+        if step == "password":
+            seen.mark = len(seen.buf)
+            await peer.write(password.encode() + b"\r")
+            try:
+                step, match = await self._expect(peer, seen, ("failure", "login", "password", "success"),
+                                                 "finish logging in", closed_is_failure=True)
+            except LoginStalled:
+                log.warning("telnet login: no shell prompt recognised after the password; handing over as is")
+                return bytes(seen.buf)
+            if step != "success":
+                raise LoginFailed(match if step == "failure" else "")
+        return bytes(seen.buf)
+
+    async def _expect(self, peer: Receiver, seen: _Seen, steps: tuple[str, ...], waiting_for: str,
+                      closed_is_failure: bool = False) -> tuple[str, str]:
+        """Wait until one of ``steps`` matches (checked in order); returns it and the line it matched."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        while True:
+            text = seen.text()
+            for step in steps:
+                found = getattr(self, step).search(text)
+                if found:
+                    return step, _line_at(text, found.start(), found.end())
+            remaining = deadline - loop.time()
+            try:
+                if remaining <= 0:
+                    raise TimeoutError
+                data = await asyncio.wait_for(peer.receive(), remaining)
+            except TimeoutError:
+                raise LoginStalled(waiting_for, self.timeout, _last_line(text)) from None
+            if not data:
+                if closed_is_failure:
+                    raise LoginFailed(_last_line(text))
+                raise LoginClosed(_last_line(text))
+            seen.add(data)
