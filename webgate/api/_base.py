@@ -35,6 +35,7 @@ from webgate.errors import (
     Forbidden,
     MfaRequired,
     NotFound,
+    TooLarge,
     Unauthenticated,
     ValidationFailed,
     WebgateError,
@@ -49,6 +50,7 @@ ANY_USER = "@user"
 PARTIAL = "@partial"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MAX_JSON = 1 << 20
+_TOO_LARGE = "The request is larger than 1 MiB, the most the gateway accepts here. Send less at once."
 
 M = TypeVar("M", bound=Model)
 B = TypeVar("B", bound=BaseModel)
@@ -103,10 +105,21 @@ class Ctx:
             raise NotFound()
         return obj
 
+    async def read_body(self) -> bytes:
+        """The body, refused (413) as soon as it passes MAX_JSON: never buffered beyond it."""
+        declared = self.request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_JSON:
+            raise TooLarge(_TOO_LARGE)
+        body = bytearray()
+        async for chunk in self.request.stream():
+            body += chunk
+            if len(body) > MAX_JSON:
+                raise TooLarge(_TOO_LARGE)
+        self.request._body = bytes(body)  # later request.body() calls get it from Starlette's cache
+        return self.request._body
+
     async def json(self) -> Any:
-        body = await self.request.body()
-        if len(body) > MAX_JSON:
-            raise BadRequest("The request body is too large.")
+        body = await self.read_body()
         if not body:
             return {}
         try:
