@@ -12,6 +12,7 @@ import logging
 import secrets
 from typing import Any
 
+import asyncssh
 import pyotp
 
 from tests.helpers import login, make_user
@@ -59,14 +60,21 @@ async def test_secrets_never_leave_the_gateway(app, admin_client, make_client, s
     recovery = done.json()["recovery_codes"]
     secret_values = [password, totp_secret, *recovery]
 
-    account_secret, passphrase, template_secret = unique("acct"), unique("phrase"), unique("tmpl")
+    passphrase, template_secret, account_password = unique("phrase"), unique("tmpl"), unique("acct")
+    key_text = asyncssh.generate_private_key("ssh-ed25519").export_private_key(
+        "openssh", passphrase=passphrase).decode()
     asset_id = str(home.objects["assets"].id)
     made = await _create(app, admin_client, "accounts", {
-        "asset_id": asset_id, "name": "cred-account", "username": "root", "secret_type": "ssh_key",
-        "secret": account_secret, "passphrase": passphrase})
+        "asset_id": asset_id, "name": "cred-key", "username": "root", "secret_type": "ssh_key",
+        "secret": key_text, "passphrase": passphrase})
     if made is not None:
-        secret_values += [account_secret, passphrase]
+        # The whole key, and its longest base64 line on its own (a log may hold just a piece).
+        secret_values += [key_text, max(key_text.splitlines(), key=len), passphrase]
         assert made.get("has_secret") is True and made.get("has_passphrase") is True
+        await _create(app, admin_client, "accounts", {
+            "asset_id": asset_id, "name": "cred-password", "username": "admin", "secret_type": "password",
+            "secret": account_password})
+        secret_values.append(account_password)
     made = await _create(app, admin_client, "account-templates", {
         "name": "cred-template", "username": "root", "secret_type": "password", "secret": template_secret})
     if made is not None:
