@@ -1,0 +1,231 @@
+"""The Kubernetes connector against a protocol-faithful exec endpoint serving a real pty.
+
+Fast contract tests (in-process ``websockets`` server): subprotocol v5 with v4 fallback,
+stdin/stdout, resize, exit codes from the status channel, the bash → sh fallback, TLS
+trust, and every refusal as a clear message that never contains the token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.k8s_peer import ExecPeer, make_pki
+from webgate.errors import Forbidden, NotFound
+from webgate.protocols import k8s_frames as kf
+from webgate.protocols.k8s_config import Cluster
+from webgate.protocols.kubernetes import KubeClient, KubeExecChannel, exec_in, open_channel
+from webgate.terminal.channel import ConnectFailed, Target
+
+ADMIN = "admin-token-0123456789"  # noqa: S105 - test tokens
+LIMITED = "limited-token-abcdef"  # noqa: S105
+PODS = {"team-a": {"web-1": ["app", "sidecar"]}, "team-b": {"db-0": ["db"]}}
+
+
+def _peer(**kw: object) -> ExecPeer:
+    return ExecPeer(tokens={ADMIN: None, LIMITED: {"team-a"}}, pods=PODS, **kw)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def peer() -> AsyncIterator[ExecPeer]:
+    p = await _peer().start()
+    yield p
+    await p.stop()
+
+
+def _target(peer: ExecPeer, token: str = ADMIN, **options: object) -> Target:
+    opts: dict[str, object] = {"namespace": "team-a", "pod": "web-1", "container": "app", "secret_type": "token"}
+    opts.update(options)
+    return Target(host=peer.url, port=peer.port, username="sa", password=token, cols=80, rows=24,
+                  asset_name="k8s-test", options=opts)
+
+
+async def _read_until(chan: KubeExecChannel, text: str) -> bytes:
+    out = bytearray()
+    deadline = time.monotonic() + 10
+    while text.encode() not in out:
+        data = await asyncio.wait_for(chan.read(), max(0.1, deadline - time.monotonic()))
+        if not data:
+            break
+        out += data
+    assert text.encode() in out, bytes(out[-300:])
+    return bytes(out)
+
+
+async def _drain(chan: KubeExecChannel) -> bytes:
+    out = bytearray()
+    while data := await asyncio.wait_for(chan.read(), 10):
+        out += data
+    return bytes(out)
+
+
+async def test_exec_v5_echo_resize_and_exit_code(peer: ExecPeer) -> None:
+    chan = await open_channel(_target(peer))
+    assert chan.subprotocol == kf.V5 and chan.host_key is None
+    await chan.write(b"echo hel''lo\n")
+    await _read_until(chan, "hello")
+    await chan.resize(100, 30)
+    await chan.write(b"stty size\n")
+    await _read_until(chan, "30 100")
+    await chan.write(b"exit 7\n")
+    await _drain(chan)
+    assert chan.exit_status == 7 and chan.exit_info is not None and chan.exit_info.reason == "NonZeroExitCode"
+    await chan.close()
+    await chan.close()  # idempotent
+    assert peer.resizes[0] == (80, 24) and (100, 30) in peer.resizes
+    # The token travels only in the Authorization header, never in the URL.
+    assert all(ADMIN not in p for p in peer.seen_paths)
+    assert peer.seen_headers[-1]["authorization"] == f"Bearer {ADMIN}"
+    assert "v5.channel.k8s.io" in peer.seen_headers[-1]["sec-websocket-protocol"]
+    assert "container=app" in peer.seen_paths[-1] and "tty=true" in peer.seen_paths[-1]
+
+
+async def test_exit_zero_is_success(peer: ExecPeer) -> None:
+    chan = await open_channel(_target(peer))
+    await chan.write(b"exit\n")
+    await _drain(chan)
+    assert chan.exit_status == 0
+
+
+async def test_falls_back_to_v4_when_the_server_has_no_v5() -> None:
+    peer = await _peer(versions=(kf.V4,)).start()
+    try:
+        chan = await open_channel(_target(peer))
+        assert chan.subprotocol == kf.V4
+        await chan.write(b"echo v4-ok\nexit 3\n")
+        await _read_until(chan, "v4-ok")
+        await _drain(chan)
+        assert chan.exit_status == 3
+        await chan.close()
+        assert peer.stdin_closed == 0  # no v5 close frame on a v4 stream
+    finally:
+        await peer.stop()
+
+
+async def test_v5_close_sends_the_close_stdin_frame(peer: ExecPeer) -> None:
+    chan = await open_channel(_target(peer))
+    await chan.write(b"echo ready\n")
+    await _read_until(chan, "ready")
+    await chan.close()
+    for _ in range(50):
+        if peer.stdin_closed:
+            break
+        await asyncio.sleep(0.02)
+    assert peer.stdin_closed == 1
+    assert await chan.read() == b""
+    await chan.write(b"ignored after close\n")
+
+
+async def test_a_server_speaking_neither_v4_nor_v5_is_refused() -> None:
+    peer = await _peer(versions=("channel.k8s.io",)).start()
+    try:
+        with pytest.raises(ConnectFailed) as info:
+            await open_channel(_target(peer))
+        assert info.value.code == "target_refused" and "v4" in info.value.message
+    finally:
+        await peer.stop()
+
+
+async def test_shell_is_bash_when_present(peer: ExecPeer) -> None:
+    chan = await open_channel(_target(peer))
+    await chan.write(b"echo shell=${BASH_VERSION:+bash}\n")
+    await _read_until(chan, "shell=bash")
+    await chan.close()
+
+
+async def test_shell_falls_back_to_sh_without_bash(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("sh", "stty"):
+        os.symlink(f"/bin/{tool}", bin_dir / tool)
+    peer = await _peer(path=str(bin_dir)).start()
+    try:
+        chan = await open_channel(_target(peer))
+        await chan.write(b"echo shell=${BASH_VERSION:-sh} term=$TERM\n")
+        await _read_until(chan, "shell=sh term=xterm-256color")
+        await chan.close()
+    finally:
+        await peer.stop()
+
+
+async def test_a_failure_status_without_exit_code_is_shown(peer: ExecPeer) -> None:
+    cluster = Cluster(url=peer.url, token=ADMIN)
+    chan = await exec_in(cluster, "team-a", "web-1", command=["/no/such/shell"])
+    out = await _drain(chan)
+    assert b"[kubernetes] exec:" in out and b"not found" in out
+    assert chan.exit_status is None and chan.exit_info is not None and chan.exit_info.reason == "InternalError"
+
+
+async def test_wrong_token_forbidden_namespace_and_missing_pod_say_so(peer: ExecPeer) -> None:
+    wrong = "wrong-token-should-never-show"  # noqa: S105
+    with pytest.raises(ConnectFailed) as info:
+        await open_channel(_target(peer, wrong))
+    assert info.value.code == "target_auth_failed" and "token" in info.value.message
+    assert wrong not in info.value.message
+    with pytest.raises(ConnectFailed) as info:
+        await open_channel(_target(peer, LIMITED, namespace="team-b", pod="db-0", container="db"))
+    assert info.value.code == "k8s_forbidden" and "team-b" in info.value.message
+    assert LIMITED not in info.value.message
+    with pytest.raises(ConnectFailed) as info:
+        await open_channel(_target(peer, namespace="team-a", pod="nope"))
+    assert info.value.code == "k8s_not_found" and "nope" in info.value.message
+
+
+@pytest.mark.parametrize("options,field", [
+    ({"namespace": ""}, "namespace"), ({"pod": ""}, "pod"), ({"namespace": "../../etc"}, "namespace"),
+    ({"pod": "a/b?x=1"}, "pod"), ({"container": "A B"}, "container")])
+async def test_bad_names_are_refused_before_dialling(peer: ExecPeer, options: dict[str, str], field: str) -> None:
+    from webgate.errors import ValidationFailed
+
+    with pytest.raises(ValidationFailed) as info:
+        await open_channel(_target(peer, **options))
+    assert field in info.value.details["fields"]
+    assert peer.seen_paths == []
+
+
+async def test_unreachable_cluster() -> None:
+    peer = await _peer().start()
+    await peer.stop()
+    with pytest.raises(ConnectFailed) as info:
+        await open_channel(_target(peer))
+    assert info.value.code == "target_unreachable"
+
+
+async def test_tls_needs_the_cluster_ca_unless_verification_is_off(tmp_path: Path) -> None:
+    pki = make_pki(str(tmp_path))
+    peer = await _peer(ssl_context=pki.server_context()).start()
+    try:
+        assert peer.url.startswith("https://")
+        with pytest.raises(ConnectFailed) as info:
+            await open_channel(_target(peer))
+        assert info.value.code == "tls_untrusted" and "CA certificate" in info.value.message
+        for options in ({"ca_cert": pki.ca_pem}, {"verify_tls": False}):
+            chan = await open_channel(_target(peer, **options))
+            await chan.write(b"echo tls-ok\n")
+            await _read_until(chan, "tls-ok")
+            await chan.close()
+    finally:
+        await peer.stop()
+
+
+async def test_listing_shows_only_what_the_account_may_list(peer: ExecPeer) -> None:
+    async with KubeClient(Cluster(url=peer.url, token=ADMIN)) as kube:
+        assert await kube.namespaces() == (["team-a", "team-b"], False)
+        pods, truncated = await kube.pods("team-a")
+        assert pods == [{"name": "web-1", "phase": "Running", "containers": ["app", "sidecar"]}] and not truncated
+    async with KubeClient(Cluster(url=peer.url, token=LIMITED)) as kube:
+        with pytest.raises(Forbidden) as info:
+            await kube.namespaces()
+        assert info.value.code == "k8s_forbidden" and "list namespaces" in info.value.message
+        assert (await kube.pods("team-a"))[0][0]["name"] == "web-1"
+        with pytest.raises(Forbidden) as info:
+            await kube.pods("team-b")
+        assert "team-b" in info.value.message and LIMITED not in info.value.message
+    async with KubeClient(Cluster(url=peer.url, token=ADMIN)) as kube:
+        with pytest.raises(NotFound):
+            await kube.pods("team-z")
