@@ -16,6 +16,7 @@ Connector = Callable[[Target], Awaitable[Channel]]
 
 TERMINAL_CONNECTORS: dict[str, str] = {
     "ssh": "webgate.protocols.ssh:open_channel",
+    "k8s": "webgate.protocols.kubernetes:open_channel",
     "telnet": "webgate.protocols.telnet:open_channel",
 }
 
