@@ -83,7 +83,7 @@ say "setup took $((SECONDS - t0))s"
 #            which exercise protocols and the UI, not the SQL dialect.
 # A -m given on the command line comes later and wins in both passes.
 # WEBGATE_TEST_BACKENDS="sqlite" (or "mysql") runs one pass only.
-rc=0
+rc=0 reports=()
 for backend in ${WEBGATE_TEST_BACKENDS:-sqlite mysql}; do
     case "$backend" in
         sqlite) marks="" ;;
@@ -94,12 +94,27 @@ for backend in ${WEBGATE_TEST_BACKENDS:-sqlite mysql}; do
         *) die "unknown backend in WEBGATE_TEST_BACKENDS: $backend" ;;
     esac
     say "pytest on $backend${marks:+ (-m \"$marks\")}"
+    rm -f "tests/artifacts/junit-$backend.xml"   # never add up a stale report
     set +e
-    WEBGATE_TEST_DB=$backend python -m pytest -m "$marks" "$@"
+    WEBGATE_TEST_DB=$backend python -m pytest -m "$marks" --junitxml="tests/artifacts/junit-$backend.xml" "$@"
     pass_rc=$?
     set -e
     say "pytest on $backend exited with $pass_rc"
     [ "$rc" = 0 ] && rc=$pass_rc
+    [ -f "tests/artifacts/junit-$backend.xml" ] && reports+=("tests/artifacts/junit-$backend.xml")
 done
 say "done in $((SECONDS - t0))s; exit code $rc"
+
+# Last line: both passes added up, in the plain "N passed, N failed" form that CI reads
+# (each pass's own pytest summary is above).
+python - "${reports[@]}" <<'PY' || true
+import sys, xml.etree.ElementTree as ET
+tests = failed = skipped = 0
+for path in sys.argv[1:]:
+    for suite in ET.parse(path).getroot().iter("testsuite"):
+        n, f, e, s = (int(suite.get(k, 0)) for k in ("tests", "failures", "errors", "skipped"))
+        tests, failed, skipped = tests + n, failed + f + e, skipped + s
+if sys.argv[1:]:
+    print(f"total: {tests - failed - skipped} passed, {failed} failed, {skipped} skipped")
+PY
 exit "$rc"
