@@ -107,6 +107,7 @@ export function finishConnect(): void {
     platform: asset.platform,
     protocol: flow.protocol,
     account: manual ? { ...account, username: manual.username } : account,
+    actions: [...(asset.actions ?? [])],
     manual,
   })
   remember(asset, flow.protocol, account)

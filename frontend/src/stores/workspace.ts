@@ -16,9 +16,13 @@ export interface WorkspaceTab {
   platform: string
   protocol: string
   account: MyAccount
+  /** The permission's actions on this asset (copy, paste, upload, …). */
+  actions: string[]
   /** Only for @INPUT accounts; memory only, dropped when the tab closes. */
   manual?: ManualCredentials
   openedAt: number
+  /** Set by the session panel: connecting, open, ended. */
+  state?: 'connecting' | 'open' | 'ended'
 }
 
 export const workspace = reactive<{ tabs: WorkspaceTab[]; active: string }>({ tabs: [], active: '' })
@@ -26,10 +30,10 @@ export const workspace = reactive<{ tabs: WorkspaceTab[]; active: string }>({ ta
 let seq = 0
 
 export function openTab(tab: Omit<WorkspaceTab, 'key' | 'openedAt'>): WorkspaceTab {
-  const t: WorkspaceTab = { ...tab, key: `s${++seq}-${Date.now().toString(36)}`, openedAt: Date.now() }
+  const t: WorkspaceTab = { ...tab, key: `s${++seq}-${Date.now().toString(36)}`, openedAt: Date.now(), state: 'connecting' }
   workspace.tabs.push(t)
   workspace.active = t.key
-  return t
+  return workspace.tabs[workspace.tabs.length - 1]
 }
 
 export function closeTab(key: string): void {
