@@ -3,7 +3,8 @@
 #
 #   bash scripts/test.sh [pytest args...]      e.g.  bash scripts/test.sh -q tests/unit
 #
-# Does what setup.sh does except serving (and creating the admin), plus: the test
+# Does what setup.sh does up to the UI build (the tests make their own databases and
+# admins, and start their own guacd), plus: the test
 # extras, the peers the integration and browser tests talk to (sshd, telnetd, Xvnc,
 # xrdp, Chromium, ...), and the database servers (MariaDB, PostgreSQL, Redis), which
 # are started if they are installed but not listening. Every marker runs (slow, e2e).
@@ -101,7 +102,7 @@ for backend in ${WEBGATE_TEST_BACKENDS:-sqlite mysql}; do
     set -e
     say "pytest on $backend exited with $pass_rc"
     [ "$rc" = 0 ] && rc=$pass_rc
-    [ -f "tests/artifacts/junit-$backend.xml" ] && reports+=("tests/artifacts/junit-$backend.xml")
+    if [ -f "tests/artifacts/junit-$backend.xml" ]; then reports+=("tests/artifacts/junit-$backend.xml"); fi
 done
 say "done in $((SECONDS - t0))s; exit code $rc"
 
