@@ -121,10 +121,9 @@ users:
 
 
 def test_kubeconfig_gives_current_users_token_and_ca_but_never_the_server() -> None:
-    token, ca = parse_kubeconfig(KUBECONFIG)
-    assert (token, ca) == ("tok-123", "-----BEGIN")
+    assert parse_kubeconfig(KUBECONFIG) == ("tok-123", "-----BEGIN", "team-a")
     cluster = cluster_for("https://k8s.internal:6443", 6443, KUBECONFIG, secret_type="kubeconfig")  # noqa: S106
-    assert (cluster.url, cluster.token) == ("https://k8s.internal:6443", "tok-123")
+    assert (cluster.url, cluster.token, cluster.namespace) == ("https://k8s.internal:6443", "tok-123", "team-a")
     assert "tok-123" not in repr(cluster)
 
 

@@ -40,6 +40,7 @@ class Cluster:
     ca_pem: str | None = field(default=None, repr=False)
     verify: bool = True
     name: str = ""
+    namespace: str = ""  # the kubeconfig context's namespace: a hint for listing, never a limit
 
     def __repr__(self) -> str:
         return f"Cluster({self.url})"
@@ -76,8 +77,8 @@ def api_url(address: str, port: int | None) -> str:
     return f"https://{host}:{port or 6443}"
 
 
-def parse_kubeconfig(text: str) -> tuple[str, str | None]:
-    """The current context's user token and its cluster's CA (PEM) from a kubeconfig (YAML or JSON)."""
+def parse_kubeconfig(text: str) -> tuple[str, str | None, str]:
+    """The current context's user token, its cluster's CA (PEM) and its namespace from a kubeconfig."""
     import yaml
 
     if len(text) > MAX_KUBECONFIG:
@@ -110,7 +111,8 @@ def parse_kubeconfig(text: str) -> tuple[str, str | None]:
             ca_pem = base64.b64decode(ca, validate=False).decode("ascii")
         except (ValueError, UnicodeDecodeError):
             raise BadAccount("The CA certificate in the stored kubeconfig is not valid. Ask your admin to check it.") from None
-    return token.strip(), ca_pem
+    namespace = context.get("namespace")
+    return token.strip(), ca_pem, namespace if isinstance(namespace, str) and _LABEL.match(namespace) else ""
 
 
 def _named(items: Any) -> dict[str, dict[str, Any]]:
@@ -139,14 +141,15 @@ def cluster_for(address: str, port: int | None, secret: str | None, *, secret_ty
                          code="bad_k8s_account")
     ca_pem = extra.get("ca_cert") if isinstance(extra.get("ca_cert"), str) and extra.get("ca_cert") else None
     if secret_type == "kubeconfig" or (secret_type != "token" and _looks_like_kubeconfig(secret)):  # noqa: S105
-        token, kube_ca = parse_kubeconfig(secret)
+        token, kube_ca, namespace = parse_kubeconfig(secret)
         ca_pem = ca_pem or kube_ca
     else:
-        token = secret.strip()
+        token, namespace = secret.strip(), ""
     if any(c in token for c in "\r\n\x00") or len(token) > 16 << 10:
         raise BadAccount("The token stored for this Kubernetes account is not valid. Ask your admin to check it.")
     verify = extra.get("verify_tls", True) is not False
-    return Cluster(url=api_url(address, port), token=token, ca_pem=ca_pem, verify=verify, name=name)
+    return Cluster(url=api_url(address, port), token=token, ca_pem=ca_pem, verify=verify, name=name,
+                   namespace=namespace)
 
 
 def check_name(value: str, what: str, *, subdomain: bool = False) -> str:

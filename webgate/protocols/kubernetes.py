@@ -144,6 +144,15 @@ class KubeClient:
                                         and isinstance(c.get("name"), str)][:64]})
         return sorted((p for p in pods if p["name"]), key=lambda p: p["name"]), _truncated(data)
 
+    async def can_list_pods(self, namespace: str) -> bool:
+        """Whether the account may list pods in ``namespace`` (a cheap probe: at most one item)."""
+        try:
+            await self._get(f"/api/v1/namespaces/{check_name(namespace, 'namespace')}/pods", {"limit": 1},
+                            f"list pods in namespace '{namespace}'")
+        except (Forbidden, NotFound):
+            return False
+        return True
+
 
 def _items(data: dict[str, Any]) -> list[dict[str, Any]]:
     items = data.get("items")
