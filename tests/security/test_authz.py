@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import login
 from tests.security._db import diff, snapshot
 from tests.security._routes import (
     ANY_USER,
@@ -23,7 +24,7 @@ from tests.security._routes import (
     refusals,
     resource_routes,
 )
-from tests.security.conftest import World
+from tests.security.conftest import MARKER, World
 from webgate.db.models import (
     Account,
     AccountTemplate,
@@ -254,3 +255,25 @@ async def test_an_org_admin_cannot_grant_powers_only_a_super_admin_holds(app, ho
     r = await home_admin.patch(patch[0].url(str(system.id)), json={"permissions": ["users.manage"]})
     assert r.status_code in (403, 404, 409, 422)
     assert (await Role.get(id=system.id)).permissions == []
+
+
+async def test_my_views_show_only_what_a_permission_grants(app, make_client, plain_client, home: World,
+                                                           other: World):
+    """The person's own view: no permission, no asset — not even by guessing its id."""
+    if not any(r.path == f"{API}/my/assets/{{id}}" for r in api_routes(app)):
+        pytest.skip("/my has no routes yet")
+    member = make_client()
+    await login(member, home.member.username)
+    mine = (await member.get(f"{API}/my/assets")).json()
+    assert [a["name"] for a in mine["items"]] == ["home-asset"]
+    assert "secret" not in str(mine) and MARKER not in str(mine)
+    assert (await member.get(f"{API}/my/assets/{other.objects['assets'].id}")).status_code == 404
+    assert (await plain_client.get(f"{API}/my/assets")).json()["items"] == []
+    assert (await plain_client.get(f"{API}/my/assets/{home.objects['assets'].id}")).status_code == 404
+    assert MARKER not in (await member.get(f"{API}/my/nodes")).text
+    # A favorite cannot be made of an asset one may not use, nor removed for someone else.
+    r = await plain_client.post(f"{API}/my/favorites", json={"asset_id": str(home.objects["assets"].id)})
+    assert r.status_code in (403, 404, 422)
+    assert (await member.post(f"{API}/my/favorites", json={"asset_id": str(home.objects["assets"].id)})).is_success
+    await plain_client.delete(f"{API}/my/favorites/{home.objects['assets'].id}")
+    assert str(home.objects["assets"].id) in (await member.get(f"{API}/my/favorites")).text
