@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 
 from webgate.protocols.telnet import open_channel
+from webgate.protocols.telnet_login import option_errors
 from webgate.protocols.telnet_options import naws
 from webgate.terminal.channel import ConnectFailed, Target
 
@@ -280,8 +281,26 @@ async def test_login_output_is_bounded(telnetd) -> None:  # type: ignore[no-unty
 
 async def test_invalid_pattern_is_an_admin_problem() -> None:
     with pytest.raises(ConnectFailed) as failed:
-        await open_channel(target(1, telnet_login_prompt="(unclosed"))
-    assert failed.value.code == "target_config_invalid" and "telnet_login_prompt" in failed.value.message
+        await open_channel(target(1, telnet_login_prompt="(unclosed", telnet_login_timeout="soon"))
+    assert failed.value.code == "target_config_invalid"
+    assert failed.value.message.startswith("The telnet login settings of switch1 cannot be used: "
+                                           "telnet_login_prompt is not a valid regular expression")
+    assert "Ask your admin to correct them on the asset." in failed.value.message
+    assert set(failed.value.details["fields"]) == {"telnet_login_prompt", "telnet_login_timeout"}
+
+
+def test_option_errors_for_the_asset_form() -> None:
+    assert option_errors({}) == {}
+    assert option_errors({"telnet_login_prompt": "", "telnet_login_timeout": "20", "other": [1]}) == {}
+    assert option_errors({"telnet_success_pattern": 5, "telnet_failure_pattern": "x" * 501,
+                          "telnet_password_prompt": "[", "telnet_login_timeout": True}) == {
+        "telnet_success_pattern": "must be text (a regular expression)",
+        "telnet_failure_pattern": "must be at most 500 characters",
+        "telnet_password_prompt": "is not a valid regular expression (unterminated character set)",
+        "telnet_login_timeout": "must be a number of seconds above 0 and at most 300",
+    }
+    assert "telnet_login_timeout" in option_errors({"telnet_login_timeout": 0})
+    assert "telnet_login_timeout" in option_errors({"telnet_login_timeout": 301})
 
 
 async def test_unreachable_port() -> None:

@@ -18,10 +18,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
+import socket
 
 from webgate.protocols.reach import dial_failed
-from webgate.protocols.telnet_login import LoginClosed, LoginFailed, LoginScript, LoginStalled
+from webgate.protocols.telnet_login import (
+    InvalidOptions,
+    LoginClosed,
+    LoginFailed,
+    LoginScript,
+    LoginStalled,
+)
 from webgate.protocols.telnet_options import (
     BINARY,
     NAWS,
@@ -38,7 +44,10 @@ from webgate.protocols.telnet_options import (
 from webgate.terminal.channel import ConnectFailed, Target
 
 CONNECT_TIMEOUT = 10.0
+KEEPALIVE_INTERVAL = 15  # seconds; like the SSH connector: a dead peer is noticed within about a minute
+KEEPALIVE_COUNT_MAX = 4
 READ_SIZE = 256 * 1024
+REPLY_LIMIT = 64 * 1024  # negotiation answers are dropped while this much is unsent (a peer that never reads)
 TERMINAL_TYPE = b"XTERM-256COLOR"
 
 
@@ -56,11 +65,18 @@ class TelnetChannel:
         self._size = (cols, rows)
         self._pending = b""  # output seen during login, handed to the first read
         self._closed = False
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            _keepalive(sock)
         self._send(self._neg.start())
 
     def _send(self, data: bytes) -> None:
-        if data and not self._closed and not self._writer.is_closing():
-            self._writer.write(data)
+        """Negotiation traffic: small, unawaited, and bounded against a peer that floods requests."""
+        if not data or self._closed or self._writer.is_closing():
+            return
+        if self._writer.transport.get_write_buffer_size() > REPLY_LIMIT:
+            return
+        self._writer.write(data)
 
     async def receive(self) -> bytes:
         """Data from the wire with negotiation answered and stripped; ``b""`` at the end."""
@@ -111,13 +127,23 @@ class TelnetChannel:
             await asyncio.wait_for(self._writer.wait_closed(), 5)
 
 
+def _keepalive(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, KEEPALIVE_INTERVAL)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, KEEPALIVE_INTERVAL)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, KEEPALIVE_COUNT_MAX)
+
+
 def _login_script(target: Target) -> LoginScript:
     try:
         return LoginScript.from_options(target.options)
-    except re.error as exc:
+    except InvalidOptions as exc:
+        wrong = "; ".join(f"{key} {why}" for key, why in exc.errors.items())
         raise ConnectFailed(
-            f"The telnet login settings of {target.asset_name or target.host} are not valid patterns ({exc}). "
-            "Ask your admin to correct the asset's telnet prompt settings.", code="target_config_invalid") from None
+            f"The telnet login settings of {target.asset_name or target.host} cannot be used: {wrong}. "
+            "Ask your admin to correct them on the asset.", code="target_config_invalid",
+            details={"fields": exc.errors}) from None
 
 
 async def _dial(target: Target) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:

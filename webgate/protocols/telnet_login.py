@@ -89,6 +89,57 @@ class _Seen:
         return _ESCAPES.sub(b"", bytes(self.buf[self.mark:])).decode("utf-8", "replace").replace("\r", "")
 
 
+PATTERN_OPTIONS = {
+    "telnet_login_prompt": DEFAULT_LOGIN_PROMPT,
+    "telnet_password_prompt": DEFAULT_PASSWORD_PROMPT,
+    "telnet_success_pattern": DEFAULT_SUCCESS,
+    "telnet_failure_pattern": DEFAULT_FAILURE,
+}
+TIMEOUT_OPTION = "telnet_login_timeout"
+
+
+class InvalidOptions(Exception):
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(", ".join(errors))
+        self.errors = errors
+
+
+def _text(options: Mapping[str, object], key: str) -> str | None:
+    value = options.get(key)
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def option_errors(options: Mapping[str, object]) -> dict[str, str]:
+    """Sentences for each telnet login option that is not usable (empty when all are fine).
+
+    Meant also for the asset form, so an admin hears about a bad pattern when saving it
+    rather than from the first user who connects.
+    """
+    errors: dict[str, str] = {}
+    for key in PATTERN_OPTIONS:
+        text = _text(options, key)
+        if text is None:
+            if options.get(key) not in (None, ""):
+                errors[key] = "must be text (a regular expression)"
+            continue
+        if len(text) > MAX_PATTERN:
+            errors[key] = f"must be at most {MAX_PATTERN} characters"
+            continue
+        try:
+            re.compile(text)
+        except re.error as exc:
+            errors[key] = f"is not a valid regular expression ({exc.msg})"
+    raw = options.get(TIMEOUT_OPTION)
+    if raw not in (None, ""):
+        try:
+            seconds = float(raw)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            seconds = -1.0
+        if isinstance(raw, bool) or not 0 < seconds <= 300:
+            errors[TIMEOUT_OPTION] = "must be a number of seconds above 0 and at most 300"
+    return errors
+
+
 @dataclass(frozen=True)
 class LoginScript:
     login: re.Pattern[str]
@@ -99,23 +150,16 @@ class LoginScript:
 
     @classmethod
     def from_options(cls, options: Mapping[str, object]) -> LoginScript:
-        """Patterns from the asset's options, defaults for the rest; ``re.error`` for a bad pattern."""
-        def pattern(key: str, default: str) -> re.Pattern[str]:
-            value = options.get(key)
-            text = value if isinstance(value, str) and value.strip() else default
-            if len(text) > MAX_PATTERN:
-                raise re.error(f"{key} is longer than {MAX_PATTERN} characters")
-            try:
-                return re.compile(text, re.IGNORECASE)
-            except re.error as exc:
-                raise re.error(f"{key}: {exc.msg}") from None
-
-        raw = options.get("telnet_login_timeout")
-        timeout = float(raw) if isinstance(raw, int | float) and 0 < raw <= 300 else LOGIN_TIMEOUT
-        return cls(pattern("telnet_login_prompt", DEFAULT_LOGIN_PROMPT),
-                   pattern("telnet_password_prompt", DEFAULT_PASSWORD_PROMPT),
-                   pattern("telnet_success_pattern", DEFAULT_SUCCESS),
-                   pattern("telnet_failure_pattern", DEFAULT_FAILURE), timeout)
+        """Patterns from the asset's options, defaults for the rest; ``InvalidOptions`` names bad ones."""
+        errors = option_errors(options)
+        if errors:
+            raise InvalidOptions(errors)
+        patterns = {key: re.compile(_text(options, key) or default, re.IGNORECASE)
+                    for key, default in PATTERN_OPTIONS.items()}
+        raw = options.get(TIMEOUT_OPTION)
+        timeout = float(raw) if raw not in (None, "") else LOGIN_TIMEOUT  # type: ignore[arg-type]
+        return cls(patterns["telnet_login_prompt"], patterns["telnet_password_prompt"],
+                   patterns["telnet_success_pattern"], patterns["telnet_failure_pattern"], timeout)
 
     async def run(self, peer: Receiver, username: str, password: str, limit: int = LOGIN_BUFFER) -> bytes:
         """Log in; returns everything the device showed meanwhile (at most ``limit`` bytes)."""
