@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 
 from webgate.protocols.telnet import open_channel
-from webgate.protocols.telnet_login import option_errors
+from webgate.protocols.telnet_login import LoginScript, option_errors
 from webgate.protocols.telnet_options import naws
 from webgate.terminal.channel import ConnectFailed, Target
 
@@ -311,3 +311,24 @@ async def test_unreachable_port() -> None:
         await open_channel(target(port))
     assert failed.value.code == "target_unreachable"
     assert failed.value.message.startswith(f"Could not reach 127.0.0.1:{port} (connection refused)")
+
+
+@pytest.mark.parametrize(("kind", "text"), [
+    ("login", "Debian GNU/Linux 12\nvm login: "), ("login", "User Access Verification\n\nUsername: "),
+    ("login", "User Name:"), ("password", "Password: "), ("password", "passwd:"),
+    ("success", "ops@vm:~$ "), ("success", "[root@vm ~]# "), ("success", "switch1>"), ("success", "Router#"),
+    ("failure", "\nLogin incorrect\n"), ("failure", "% Login invalid"), ("failure", "% Bad passwords"),
+    ("failure", "Error: Failed to authenticate."), ("failure", "Login failed, incorrect username or password"),
+    ("failure", "% Authentication failed"), ("failure", "Access denied"),
+])
+def test_default_patterns_know_common_devices(kind: str, text: str) -> None:
+    script = LoginScript.from_options({})
+    assert getattr(script, kind).search(text)
+    for other in {"login", "password", "success"} - {kind}:
+        assert not getattr(script, other).search(text), other
+
+
+def test_default_patterns_ignore_banner_lines() -> None:
+    script = LoginScript.from_options({})
+    banner = "Last login: Mon Nov 23 from 10.0.0.1\nPassword policy: 12 characters\nWelcome\n"
+    assert not any(p.search(banner) for p in (script.login, script.password, script.success, script.failure))

@@ -27,7 +27,9 @@ log = logging.getLogger("webgate.protocols.telnet")
 DEFAULT_LOGIN_PROMPT = r"(?:login|user ?name)\s*:\s*$"
 DEFAULT_PASSWORD_PROMPT = r"pass(?:word|wd)\s*:\s*$"  # noqa: S105 - a prompt pattern, not a secret
 DEFAULT_SUCCESS = r"[$#>] ?$"
-DEFAULT_FAILURE = r"login incorrect|authentication failed|access denied"
+# Linux/BSD login, Cisco IOS ("% Login invalid", "% Bad passwords"), MikroTik, Huawei and others.
+DEFAULT_FAILURE = (r"login incorrect|login invalid|login failed|authentication failed|failed to authenticate"
+                   r"|access denied|bad passwords?")
 LOGIN_TIMEOUT = 15.0
 LOGIN_BUFFER = 64 * 1024  # output kept during login (the newest part); also the most handed to the user
 MAX_PATTERN = 500
