@@ -140,6 +140,20 @@ async def test_wrong_password_is_reported_with_the_devices_words(telnetd) -> Non
                                     "'Login incorrect'. Ask your admin to update the account.")
 
 
+async def test_an_echoed_password_is_not_quoted_in_the_error(telnetd) -> None:  # type: ignore[no-untyped-def]
+    fake, port = telnetd
+
+    async def script(peer: Peer) -> None:
+        await _login(peer)
+        await peer.send(b"pw % Login invalid\r\n")
+        await asyncio.sleep(1)
+
+    fake.script = script
+    with pytest.raises(ConnectFailed) as failed:
+        await open_channel(target(port))
+    assert "'*** % Login invalid'" in failed.value.message and " pw " not in failed.value.message
+
+
 @pytest.mark.parametrize("again", [b"\r\nrouter login: ", b"\r\nPassword: "])
 async def test_being_asked_again_is_a_failed_login(telnetd, again: bytes) -> None:  # type: ignore[no-untyped-def]
     fake, port = telnetd

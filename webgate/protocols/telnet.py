@@ -161,26 +161,30 @@ async def open_channel(target: Target) -> TelnetChannel:
     if script is None:
         return channel
     asset = target.asset_name or f"{target.host}:{target.port}"
+    password = target.password or ""
     try:
-        channel._pending = await script.run(channel, target.username, target.password or "")
-    except LoginFailed as exc:
+        channel._pending = await script.run(channel, target.username, password)
+    except (LoginFailed, LoginStalled, LoginClosed) as exc:
         await channel.close()
-        said = f"the device said '{exc.said}'" if exc.said else "the device did not accept it"
-        raise ConnectFailed(f"Telnet login failed for account {target.username} on asset {asset}: {said}. "
-                            "Ask your admin to update the account.", code="target_auth_failed") from None
-    except LoginStalled as exc:
-        await channel.close()
-        tail = f" The last thing it showed was '{exc.said}'." if exc.said else ""
-        raise ConnectFailed(f"{asset} did not {exc.waiting_for} within {exc.seconds:g} seconds.{tail} "
-                            "If the device uses other wording, ask your admin to set the telnet prompt "
-                            "patterns on the asset.", code="target_timeout") from None
-    except LoginClosed as exc:
-        await channel.close()
-        tail = f" The last thing it showed was '{exc.said}'." if exc.said else ""
-        raise ConnectFailed(f"{asset} closed the telnet connection before the login finished.{tail} "
-                            "Try again; if it persists, ask your admin to check the asset.",
-                            code="target_refused") from None
+        raise _login_error(exc, target.username, asset, password) from None
     except BaseException:
         await channel.close()
         raise
     return channel
+
+
+def _login_error(exc: LoginFailed | LoginStalled | LoginClosed, username: str, asset: str,
+                 password: str) -> ConnectFailed:
+    # A device that echoes the password must not get it quoted back into an error message.
+    shown = exc.said.replace(password, "***") if password else exc.said
+    tail = f" The last thing it showed was '{shown}'." if shown else ""
+    if isinstance(exc, LoginFailed):
+        said = f"the device said '{shown}'" if shown else "the device did not accept it"
+        return ConnectFailed(f"Telnet login failed for account {username} on asset {asset}: {said}. "
+                             "Ask your admin to update the account.", code="target_auth_failed")
+    if isinstance(exc, LoginStalled):
+        return ConnectFailed(f"{asset} did not {exc.waiting_for} within {exc.seconds:g} seconds.{tail} "
+                             "If the device uses other wording, ask your admin to set the telnet prompt "
+                             "patterns on the asset.", code="target_timeout")
+    return ConnectFailed(f"{asset} closed the telnet connection before the login finished.{tail} "
+                         "Try again; if it persists, ask your admin to check the asset.", code="target_refused")
