@@ -24,7 +24,9 @@ import re
 import signal
 import ssl
 import struct
+import subprocess
 import termios
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
@@ -60,7 +62,7 @@ class ExecPeer:
     pods: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # ns -> pod -> containers
     ssl_context: ssl.SSLContext | None = None
     server: Server | None = None
-    port: int = 0
+    port: int = 0  # 0: any free port; the kubelet face listens where the Node object says
     seen_paths: list[str] = field(default_factory=list)
     seen_headers: list[dict[str, str]] = field(default_factory=list)
     resizes: list[tuple[int, int]] = field(default_factory=list)
@@ -72,7 +74,7 @@ class ExecPeer:
         return f"{'https' if self.ssl_context else 'http'}://127.0.0.1:{self.port}"
 
     async def start(self) -> ExecPeer:
-        self.server = await serve(self._session, "127.0.0.1", 0, ssl=self.ssl_context,
+        self.server = await serve(self._session, "127.0.0.1", self.port, ssl=self.ssl_context,
                                   process_request=self._process_request, select_subprotocol=self._select,
                                   compression=None, max_size=kf.MAX_FRAME)
         self.port = next(iter(self.server.sockets)).getsockname()[1]
@@ -264,3 +266,177 @@ def make_pki(directory: str, name: str = "server") -> Pki:
         f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                   serialization.NoEncryption()))
     return Pki(ca_pem=ca_pem, cert_file=paths["cert"], key_file=paths["key"], ca_file=paths["ca"])
+
+
+# -- the real kube-apiserver 1.20.2 (built by scripts/k8s-apiserver.sh) with etcd --------------
+
+APISERVER_ENV = "WEBGATE_KUBE_APISERVER"
+APISERVER_CACHED = "/var/cache/webgate/kube-apiserver-1.20.2"
+ETCD = "/usr/bin/etcd"
+REAL_ADMIN = "real-admin-token-5c1e0d7a9b"  # noqa: S105 - tokens of the throw-away test cluster
+REAL_LIMITED = "real-limited-token-77f3a2c4e1"  # noqa: S105
+NODE = "node-1"
+# What the test cluster holds: namespace -> pod -> containers (pods are bound to NODE).
+REAL_PODS = {"team-a": {"web-1": ["app", "sidecar"]}, "team-b": {"db-0": ["db"]}}
+
+
+@dataclass(frozen=True)
+class RealCluster:
+    url: str  # https://127.0.0.1:PORT
+    ca_pem: str  # the API server's serving CA
+    admin_token: str
+    limited_token: str  # may list/exec pods in team-a only
+    kubelet_port: int  # where the Node says its kubelet listens (tests start ExecPeer there)
+    kubelet_pki: Pki
+    log_dir: str
+
+
+def apiserver_binary() -> str | None:
+    path = os.environ.get(APISERVER_ENV) or APISERVER_CACHED
+    return path if os.access(path, os.X_OK) else None
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait(check: Callable[[], bool], procs: list[subprocess.Popen[bytes]], what: str, timeout: float) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for proc in procs:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{what}: a process exited with {proc.returncode}")
+        if check():
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"{what} did not become ready in {timeout:.0f} s")
+
+
+def _sa_keys(directory: str) -> tuple[str, str]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    priv, pub = os.path.join(directory, "sa.key"), os.path.join(directory, "sa.pub")
+    with open(priv, "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                  serialization.NoEncryption()))
+    with open(pub, "wb") as f:
+        f.write(key.public_key().public_bytes(serialization.Encoding.PEM,
+                                              serialization.PublicFormat.SubjectPublicKeyInfo))
+    return priv, pub
+
+
+def _populate(url: str, ca_file: str, kubelet_port: int) -> None:
+    """Namespaces, a Node pointing at the test kubelet, running pods, and RBAC for the limited user."""
+    import httpx
+
+    with httpx.Client(base_url=url, verify=ca_file, trust_env=False, timeout=20,
+                      headers={"Authorization": f"Bearer {REAL_ADMIN}"}) as http:
+        def post(path: str, body: dict[str, object]) -> None:
+            r = http.post(path, json=body)
+            assert r.status_code in (200, 201, 409), (path, r.status_code, r.text)
+
+        for ns in REAL_PODS:
+            post("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+        node_status = {"addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
+                       "daemonEndpoints": {"kubeletEndpoint": {"Port": kubelet_port}},
+                       "conditions": [{"type": "Ready", "status": "True"}]}
+        post("/api/v1/nodes", {"apiVersion": "v1", "kind": "Node", "metadata": {"name": NODE},
+                               "status": node_status})
+        r = http.patch(f"/api/v1/nodes/{NODE}/status", json={"status": node_status},
+                       headers={"Content-Type": "application/merge-patch+json"})
+        assert r.status_code == 200, r.text
+        for ns, pods in REAL_PODS.items():
+            for pod, containers in pods.items():
+                post(f"/api/v1/namespaces/{ns}/pods", {
+                    "apiVersion": "v1", "kind": "Pod", "metadata": {"name": pod, "namespace": ns},
+                    "spec": {"nodeName": NODE, "containers": [{"name": c, "image": "busybox"} for c in containers]}})
+                r = http.patch(f"/api/v1/namespaces/{ns}/pods/{pod}/status", json={"status": {
+                    "phase": "Running", "containerStatuses": [
+                        {"name": c, "ready": True, "restartCount": 0, "image": "busybox", "imageID": "",
+                         "state": {"running": {}}} for c in containers]}},
+                    headers={"Content-Type": "application/merge-patch+json"})
+                assert r.status_code == 200, r.text
+        post("/apis/rbac.authorization.k8s.io/v1/namespaces/team-a/roles", {
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+            "metadata": {"name": "pod-shell", "namespace": "team-a"},
+            "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]},
+                      {"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["get", "create"]}]})
+        post("/apis/rbac.authorization.k8s.io/v1/namespaces/team-a/rolebindings", {
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": {"name": "pod-shell", "namespace": "team-a"},
+            "subjects": [{"kind": "User", "name": "limited", "apiGroup": "rbac.authorization.k8s.io"}],
+            "roleRef": {"kind": "Role", "name": "pod-shell", "apiGroup": "rbac.authorization.k8s.io"}})
+
+
+@contextlib.contextmanager
+def real_cluster(work: str, binary: str) -> Iterator[RealCluster]:
+    """etcd + kube-apiserver on free loopback ports, populated; stopped on exit."""
+    import httpx
+
+    etcd_port, peer_port, api_port, kubelet_port = (_free_port() for _ in range(4))
+    serving = make_pki(work, "apiserver")
+    kubelet = make_pki(work, "kubelet")
+    priv, pub = _sa_keys(work)
+    tokens = os.path.join(work, "tokens.csv")
+    with open(tokens, "w") as f:
+        f.write(f'{REAL_ADMIN},admin,1,"system:masters"\n{REAL_LIMITED},limited,2\n')
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        procs.append(subprocess.Popen(  # noqa: S603 - fixed argv
+            [ETCD, "--name", "wg", "--data-dir", os.path.join(work, "etcd"),
+             "--listen-client-urls", f"http://127.0.0.1:{etcd_port}",
+             "--advertise-client-urls", f"http://127.0.0.1:{etcd_port}",
+             "--listen-peer-urls", f"http://127.0.0.1:{peer_port}",
+             "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer_port}",
+             "--initial-cluster", f"wg=http://127.0.0.1:{peer_port}", "--log-level", "warn"],
+            stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "etcd.log"), "wb")))  # noqa: SIM115
+        _wait(lambda: _http_ok(f"http://127.0.0.1:{etcd_port}/health"), procs, "etcd", 30)
+        procs.append(subprocess.Popen(  # noqa: S603 - fixed argv
+            [binary, f"--etcd-servers=http://127.0.0.1:{etcd_port}", "--bind-address=127.0.0.1",
+             "--advertise-address=127.0.0.1", f"--secure-port={api_port}", "--insecure-port=0",
+             f"--tls-cert-file={serving.cert_file}", f"--tls-private-key-file={serving.key_file}",
+             f"--cert-dir={work}", f"--token-auth-file={tokens}", "--authorization-mode=RBAC",
+             "--disable-admission-plugins=ServiceAccount", "--service-cluster-ip-range=10.96.0.0/24",
+             f"--service-account-key-file={pub}", f"--service-account-signing-key-file={priv}",
+             "--service-account-issuer=https://kubernetes.default.svc", "--endpoint-reconciler-type=none",
+             "--kubelet-preferred-address-types=InternalIP", f"--kubelet-certificate-authority={kubelet.ca_file}",
+             "--anonymous-auth=false", "--profiling=false"],
+            stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "apiserver.log"), "wb")))  # noqa: SIM115
+        url = f"https://127.0.0.1:{api_port}"
+
+        def ready() -> bool:
+            try:
+                r = httpx.get(f"{url}/readyz", verify=serving.ca_file, trust_env=False, timeout=2,
+                              headers={"Authorization": f"Bearer {REAL_ADMIN}"})
+            except httpx.HTTPError:
+                return False
+            return r.status_code == 200
+
+        _wait(ready, procs, "kube-apiserver", 120)
+        _populate(url, serving.ca_file, kubelet_port)
+        yield RealCluster(url=url, ca_pem=serving.ca_pem, admin_token=REAL_ADMIN, limited_token=REAL_LIMITED,
+                          kubelet_port=kubelet_port, kubelet_pki=kubelet, log_dir=work)
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def _http_ok(url: str) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(url, timeout=2, trust_env=False).status_code == 200
+    except httpx.HTTPError:
+        return False

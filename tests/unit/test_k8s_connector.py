@@ -229,3 +229,19 @@ async def test_listing_shows_only_what_the_account_may_list(peer: ExecPeer) -> N
     async with KubeClient(Cluster(url=peer.url, token=ADMIN)) as kube:
         with pytest.raises(NotFound):
             await kube.pods("team-z")
+
+
+async def test_the_token_never_reaches_a_log_even_at_debug_level(peer: ExecPeer, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    chan = await open_channel(_target(peer))
+    await chan.write(b"echo logged\n")
+    await _read_until(chan, "logged")
+    await chan.close()
+    async with KubeClient(Cluster(url=peer.url, token=ADMIN)) as kube:
+        await kube.pods("team-a")
+    with pytest.raises(ConnectFailed):
+        await open_channel(_target(peer, namespace="team-a", pod="nope"))
+    ours = [r.getMessage() for r in caplog.records if not r.name.startswith("websockets.server")]  # the cluster's side
+    assert ours and not [m for m in ours if ADMIN in m]

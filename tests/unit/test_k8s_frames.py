@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from webgate.protocols import k8s_frames as kf
@@ -14,12 +14,15 @@ from webgate.protocols.k8s_config import BadAccount, api_url, cluster_for, parse
 channels = st.sampled_from(sorted(kf.CHANNELS))
 
 
+@settings(deadline=None)  # CI machines are busy; correctness, not speed, is tested here
+@settings(deadline=None)
 @given(channels, st.binary(max_size=4096))
 def test_encode_decode_round_trip(channel: int, payload: bytes) -> None:
     frame = kf.decode(kf.encode(channel, payload))
     assert (frame.channel, frame.payload) == (channel, payload)
 
 
+@settings(deadline=None)
 @given(st.binary(max_size=300_000))
 def test_stdin_frames_rejoin_to_the_input_and_stay_small(data: bytes) -> None:
     frames = kf.stdin_frames(data)
@@ -27,6 +30,7 @@ def test_stdin_frames_rejoin_to_the_input_and_stay_small(data: bytes) -> None:
     assert b"".join(f[1:] for f in frames) == data
 
 
+@settings(deadline=None)
 @given(st.binary(max_size=512))
 def test_decode_never_raises_anything_but_frame_error(message: bytes) -> None:
     try:
@@ -37,6 +41,7 @@ def test_decode_never_raises_anything_but_frame_error(message: bytes) -> None:
         assert frame.channel == message[0]
 
 
+@settings(deadline=None)
 @given(st.binary(max_size=512) | st.text(max_size=200).map(str.encode) |
        st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
@@ -50,6 +55,7 @@ def test_parse_status_never_raises_anything_but_frame_error(payload: bytes) -> N
     assert len(info.message) <= kf.MAX_MESSAGE
 
 
+@settings(deadline=None)
 @given(st.integers(min_value=0, max_value=255))
 def test_exit_codes_round_trip_through_status(code: int) -> None:
     assert kf.parse_status(kf.status_payload(code)).code == code
@@ -79,6 +85,7 @@ def test_oversized_and_malformed_frames_are_refused() -> None:
         kf.parse_status(json.dumps({"status": "Failure", "pad": "x" * kf.MAX_STATUS}).encode())
 
 
+@settings(deadline=None)
 @given(st.integers(min_value=1, max_value=kf.MAX_SIZE), st.integers(min_value=1, max_value=kf.MAX_SIZE))
 def test_resize_round_trip(cols: int, rows: int) -> None:
     frame = kf.decode(kf.resize_frame(cols, rows))

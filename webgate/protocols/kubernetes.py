@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
 import ssl
 from typing import Any
@@ -35,6 +36,13 @@ MAX_LIST = 500  # namespaces/pods listed per request; more is reported as trunca
 MAX_BODY = 8 << 20
 SHELL = ["sh", "-c", "TERM=xterm-256color; export TERM; "
          "if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi"]
+
+
+class _NoDebug(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """websockets logs every handshake header at DEBUG, ``Authorization`` included: never let it."""
+
+    def isEnabledFor(self, level: int) -> bool:  # noqa: N802 - logging's name
+        return level > logging.DEBUG and self.logger.isEnabledFor(level)
 
 
 def _status_message(body: bytes) -> str:
@@ -278,7 +286,7 @@ async def exec_in(cluster: Cluster, namespace: str, pod: str, container: str = "
             url, ssl=cluster.ssl_context(), subprotocols=list(kf.SUBPROTOCOLS),  # type: ignore[arg-type]
             additional_headers={"Authorization": f"Bearer {cluster.token}"}, open_timeout=CONNECT_TIMEOUT,
             max_size=kf.MAX_FRAME, compression=None, proxy=None, ping_interval=30, ping_timeout=30,
-            user_agent_header="webgate")
+            user_agent_header="webgate", logger=_NoDebug(logging.getLogger("webgate.k8s.exec"), {}))
     except InvalidStatus as exc:
         failure = _http_failure(cluster, exc.response.status_code, exc.response.body or b"", f"open a shell in {what}")
         raise ConnectFailed(str(failure), code=getattr(failure, "code", "target_refused")) from None
