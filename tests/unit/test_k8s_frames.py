@@ -15,7 +15,6 @@ channels = st.sampled_from(sorted(kf.CHANNELS))
 
 
 @settings(deadline=None)  # CI machines are busy; correctness, not speed, is tested here
-@settings(deadline=None)
 @given(channels, st.binary(max_size=4096))
 def test_encode_decode_round_trip(channel: int, payload: bytes) -> None:
     frame = kf.decode(kf.encode(channel, payload))
