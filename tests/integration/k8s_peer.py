@@ -28,6 +28,7 @@ import subprocess
 import termios
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -337,7 +338,7 @@ def _populate(url: str, ca_file: str, kubelet_port: int) -> None:
     """Namespaces, a Node pointing at the test kubelet, running pods, and RBAC for the limited user."""
     import httpx
 
-    with httpx.Client(base_url=url, verify=ca_file, trust_env=False, timeout=20,
+    with httpx.Client(base_url=url, verify=ssl.create_default_context(cafile=ca_file), trust_env=False, timeout=20,
                       headers={"Authorization": f"Bearer {REAL_ADMIN}"}) as http:
         def post(path: str, body: dict[str, object]) -> None:
             r = http.post(path, json=body)
@@ -414,7 +415,8 @@ def real_cluster(work: str, binary: str) -> Iterator[RealCluster]:
 
         def ready() -> bool:
             try:
-                r = httpx.get(f"{url}/readyz", verify=serving.ca_file, trust_env=False, timeout=2,
+                r = httpx.get(f"{url}/readyz", verify=ssl.create_default_context(cafile=serving.ca_file),
+                              trust_env=False, timeout=2,
                               headers={"Authorization": f"Bearer {REAL_ADMIN}"})
             except httpx.HTTPError:
                 return False
@@ -440,3 +442,37 @@ def _http_ok(url: str) -> bool:
         return httpx.get(url, timeout=2, trust_env=False).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+# -- reading a channel in tests --------------------------------------------------------------
+
+async def read_until(chan: Any, text: str) -> bytes:
+    """Output of a terminal channel until ``text`` appears (15 s at most)."""
+    out = bytearray()
+    async with asyncio.timeout(15):
+        while text.encode() not in out:
+            data = await chan.read()
+            assert data, bytes(out[-300:])
+            out += data
+    return bytes(out)
+
+
+async def drain(chan: Any) -> bytes:
+    """Everything until the channel ends."""
+    out = bytearray()
+    async with asyncio.timeout(15):
+        while data := await chan.read():
+            out += data
+    return bytes(out)
+
+
+async def echo_resize_exit(chan: Any, cols: int, rows: int, code: int) -> None:
+    """The basic terminal round: echo, resize and ``stty size``, then exit with ``code``."""
+    await chan.write(b"echo hel''lo\n")
+    await read_until(chan, "hello")
+    await chan.resize(cols, rows)
+    await chan.write(b"stty size\n")
+    await read_until(chan, f"{rows} {cols}")
+    await chan.write(f"exit {code}\n".encode())
+    await drain(chan)
+    assert chan.exit_status == code

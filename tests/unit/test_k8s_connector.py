@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from tests.integration.k8s_peer import ExecPeer, make_pki
+from tests.integration.k8s_peer import ExecPeer, drain, echo_resize_exit, make_pki, read_until
 from webgate.errors import Forbidden, NotFound
 from webgate.protocols import k8s_frames as kf
 from webgate.protocols.k8s_config import Cluster
-from webgate.protocols.kubernetes import KubeClient, KubeExecChannel, exec_in, open_channel
+from webgate.protocols.kubernetes import KubeClient, exec_in, open_channel
 from webgate.terminal.channel import ConnectFailed, Target
 
 ADMIN = "admin-token-0123456789"  # noqa: S105 - test tokens
@@ -45,36 +44,13 @@ def _target(peer: ExecPeer, token: str = ADMIN, **options: object) -> Target:
                   asset_name="k8s-test", options=opts)
 
 
-async def _read_until(chan: KubeExecChannel, text: str) -> bytes:
-    out = bytearray()
-    deadline = time.monotonic() + 10
-    while text.encode() not in out:
-        data = await asyncio.wait_for(chan.read(), max(0.1, deadline - time.monotonic()))
-        if not data:
-            break
-        out += data
-    assert text.encode() in out, bytes(out[-300:])
-    return bytes(out)
-
-
-async def _drain(chan: KubeExecChannel) -> bytes:
-    out = bytearray()
-    while data := await asyncio.wait_for(chan.read(), 10):
-        out += data
-    return bytes(out)
 
 
 async def test_exec_v5_echo_resize_and_exit_code(peer: ExecPeer) -> None:
     chan = await open_channel(_target(peer))
     assert chan.subprotocol == kf.V5 and chan.host_key is None
-    await chan.write(b"echo hel''lo\n")
-    await _read_until(chan, "hello")
-    await chan.resize(100, 30)
-    await chan.write(b"stty size\n")
-    await _read_until(chan, "30 100")
-    await chan.write(b"exit 7\n")
-    await _drain(chan)
-    assert chan.exit_status == 7 and chan.exit_info is not None and chan.exit_info.reason == "NonZeroExitCode"
+    await echo_resize_exit(chan, 100, 30, 7)
+    assert chan.exit_info is not None and chan.exit_info.reason == "NonZeroExitCode"
     await chan.close()
     await chan.close()  # idempotent
     assert peer.resizes[0] == (80, 24) and (100, 30) in peer.resizes
@@ -88,7 +64,7 @@ async def test_exec_v5_echo_resize_and_exit_code(peer: ExecPeer) -> None:
 async def test_exit_zero_is_success(peer: ExecPeer) -> None:
     chan = await open_channel(_target(peer))
     await chan.write(b"exit\n")
-    await _drain(chan)
+    await drain(chan)
     assert chan.exit_status == 0
 
 
@@ -98,8 +74,8 @@ async def test_falls_back_to_v4_when_the_server_has_no_v5() -> None:
         chan = await open_channel(_target(peer))
         assert chan.subprotocol == kf.V4
         await chan.write(b"echo v4-ok\nexit 3\n")
-        await _read_until(chan, "v4-ok")
-        await _drain(chan)
+        await read_until(chan, "v4-ok")
+        await drain(chan)
         assert chan.exit_status == 3
         await chan.close()
         assert peer.stdin_closed == 0  # no v5 close frame on a v4 stream
@@ -110,7 +86,7 @@ async def test_falls_back_to_v4_when_the_server_has_no_v5() -> None:
 async def test_v5_close_sends_the_close_stdin_frame(peer: ExecPeer) -> None:
     chan = await open_channel(_target(peer))
     await chan.write(b"echo ready\n")
-    await _read_until(chan, "ready")
+    await read_until(chan, "ready")
     await chan.close()
     for _ in range(50):
         if peer.stdin_closed:
@@ -134,7 +110,7 @@ async def test_a_server_speaking_neither_v4_nor_v5_is_refused() -> None:
 async def test_shell_is_bash_when_present(peer: ExecPeer) -> None:
     chan = await open_channel(_target(peer))
     await chan.write(b"echo shell=${BASH_VERSION:+bash}\n")
-    await _read_until(chan, "shell=bash")
+    await read_until(chan, "shell=bash")
     await chan.close()
 
 
@@ -147,7 +123,7 @@ async def test_shell_falls_back_to_sh_without_bash(tmp_path: Path) -> None:
     try:
         chan = await open_channel(_target(peer))
         await chan.write(b"echo shell=${BASH_VERSION:-sh} term=$TERM\n")
-        await _read_until(chan, "shell=sh term=xterm-256color")
+        await read_until(chan, "shell=sh term=xterm-256color")
         await chan.close()
     finally:
         await peer.stop()
@@ -156,7 +132,7 @@ async def test_shell_falls_back_to_sh_without_bash(tmp_path: Path) -> None:
 async def test_a_failure_status_without_exit_code_is_shown(peer: ExecPeer) -> None:
     cluster = Cluster(url=peer.url, token=ADMIN)
     chan = await exec_in(cluster, "team-a", "web-1", command=["/no/such/shell"])
-    out = await _drain(chan)
+    out = await drain(chan)
     assert b"[kubernetes] exec:" in out and b"not found" in out
     assert chan.exit_status is None and chan.exit_info is not None and chan.exit_info.reason == "InternalError"
 
@@ -207,7 +183,7 @@ async def test_tls_needs_the_cluster_ca_unless_verification_is_off(tmp_path: Pat
         for options in ({"ca_cert": pki.ca_pem}, {"verify_tls": False}):
             chan = await open_channel(_target(peer, **options))
             await chan.write(b"echo tls-ok\n")
-            await _read_until(chan, "tls-ok")
+            await read_until(chan, "tls-ok")
             await chan.close()
     finally:
         await peer.stop()
@@ -237,7 +213,7 @@ async def test_the_token_never_reaches_a_log_even_at_debug_level(peer: ExecPeer,
     caplog.set_level(logging.DEBUG)
     chan = await open_channel(_target(peer))
     await chan.write(b"echo logged\n")
-    await _read_until(chan, "logged")
+    await read_until(chan, "logged")
     await chan.close()
     async with KubeClient(Cluster(url=peer.url, token=ADMIN)) as kube:
         await kube.pods("team-a")
