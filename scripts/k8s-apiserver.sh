@@ -35,10 +35,16 @@ if [[ -x "$BIN" ]]; then
   exit 0
 fi
 
-SRC_LIST=/etc/apt/sources.list.d/webgate-bullseye-src.sources
-if ! grep -rqs "deb-src" /etc/apt/sources.list /etc/apt/sources.list.d/ ; then
-  $SUDO tee "$SRC_LIST" >/dev/null <<'SRC'
-Types: deb-src
+# golang-1.15-go and the kubernetes 1.20 source live in bullseye; add its archive (binary
+# and source) when the machine does not know it yet.
+export DEBIAN_FRONTEND=noninteractive
+BULLSEYE_LIST=/etc/apt/sources.list.d/webgate-bullseye.sources
+added=""
+if ! apt-cache policy golang-1.15-go 2>/dev/null | grep -q "bullseye"; then added="deb"; fi
+if ! apt-cache showsrc kubernetes 2>/dev/null | grep -q "really1.20.2"; then added="${added:+$added }deb-src"; fi
+if [[ -n "$added" ]]; then
+  $SUDO tee "$BULLSEYE_LIST" >/dev/null <<SRC
+Types: $added
 URIs: http://deb.debian.org/debian
 Suites: bullseye
 Components: main
@@ -76,4 +82,6 @@ out=$(find _output -type f -name kube-apiserver -perm -u+x | head -n1)
 [[ -n "$out" ]] || { echo "kube-apiserver build produced no binary" >&2; exit 1; }
 install -m 0755 "$out" "$BIN.tmp"
 mv "$BIN.tmp" "$BIN"
+cd "$CACHE"
+rm -rf "$BUILD"  # 1.6 GB of sources and objects; the binary is all later runs need
 echo "$BIN"

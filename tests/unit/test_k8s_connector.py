@@ -221,3 +221,13 @@ async def test_the_token_never_reaches_a_log_even_at_debug_level(peer: ExecPeer,
         await open_channel(_target(peer, namespace="team-a", pod="nope"))
     ours = [r.getMessage() for r in caplog.records if not r.name.startswith("websockets.server")]  # the cluster's side
     assert ours and not [m for m in ours if ADMIN in m]
+
+
+def test_target_options_carry_the_pod_choice_and_the_assets_tls_settings() -> None:
+    from webgate.protocols.kubernetes import pod_options, target_options
+
+    choice = pod_options("team-a", "web-1")
+    assert choice == {"namespace": "team-a", "pod": "web-1", "container": ""}
+    opts = target_options({"ca_cert": "PEM", "verify_tls": False, "namespaces": "a b"}, "kubeconfig", choice)
+    assert opts == {**choice, "secret_type": "kubeconfig", "ca_cert": "PEM", "verify_tls": False}
+    assert target_options({}, "token", choice) == {**choice, "secret_type": "token"}

@@ -16,10 +16,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import socket
 import ssl
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 import websockets
@@ -28,6 +27,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from webgate.errors import Forbidden, NotFound
 from webgate.protocols import k8s_frames as kf
 from webgate.protocols.k8s_config import Cluster, check_name, cluster_for
+from webgate.protocols.reach import dial_failed
 from webgate.terminal.channel import ConnectFailed, Target
 
 CONNECT_TIMEOUT = 10.0
@@ -76,22 +76,23 @@ def _http_failure(cluster: Cluster, status: int, body: bytes, doing: str) -> Exc
 
 
 def _network_failure(cluster: Cluster, exc: BaseException) -> ConnectFailed:
-    where = _where(cluster)
+    """Untrusted TLS in our words; every other dial failure in the sentences all connectors share."""
     chain: BaseException | None = exc
+    cause: BaseException = exc
     while chain is not None:
         if isinstance(chain, ssl.SSLCertVerificationError):
             return ConnectFailed(
-                f"The TLS certificate of {where} is not trusted ({chain.verify_message or 'verification failed'}). "
+                f"The TLS certificate of {_where(cluster)} is not trusted "
+                f"({chain.verify_message or 'verification failed'}). "
                 "Ask your admin to set the cluster's CA certificate on the asset.", code="tls_untrusted")
-        if isinstance(chain, socket.gaierror):
-            return ConnectFailed(f"The address of {where} could not be resolved. Ask your admin to check the asset.",
-                                 code="target_unreachable")
+        if isinstance(chain, OSError | TimeoutError):
+            cause = chain
         chain = chain.__cause__ or chain.__context__
-    if isinstance(exc, TimeoutError | httpx.TimeoutException):
-        return ConnectFailed(f"{where} did not answer within {CONNECT_TIMEOUT:.0f} seconds. The cluster may be "
-                             "down or a firewall may block it.", code="target_timeout")
-    return ConnectFailed(f"Could not reach the Kubernetes API at {where}. The cluster may be down, or the address "
-                         "may be wrong.", code="target_unreachable")
+    if isinstance(exc, httpx.TimeoutException):
+        cause = TimeoutError()
+    parts = urlsplit(cluster.url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return dial_failed(cause, parts.hostname or cluster.url, port, CONNECT_TIMEOUT)
 
 
 class KubeClient:
@@ -192,7 +193,7 @@ class KubeExecChannel:
         self._closed = False
 
     async def read(self) -> bytes:
-        while not self._done:
+        while not self._done and not self._closed:
             try:
                 message = await self._ws.recv()
             except ConnectionClosed:
@@ -270,6 +271,34 @@ def _option(target: Target, name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
+def pod_options(namespace: str, pod: str, container: str = "") -> dict[str, str]:
+    """The pod choice from the browser, checked before a session row exists (422 naming the field).
+
+    The lifecycle calls this with the ``namespace``/``pod``/``container`` query parameters
+    of ``/ws/terminal`` and puts the result into ``Target.options``.
+    """
+    from webgate.errors import ValidationFailed
+
+    missing = {k: "required" for k, v in (("namespace", namespace), ("pod", pod)) if not v}
+    if missing:
+        raise ValidationFailed(missing, "Choose the namespace and pod to open a shell in.")
+    check_name(namespace, "namespace")
+    check_name(pod, "pod", subdomain=True)
+    if container:
+        check_name(container, "container")
+    return {"namespace": namespace, "pod": pod, "container": container}
+
+
+def target_options(asset_extra: dict[str, Any], secret_type: str, choice: dict[str, str]) -> dict[str, object]:
+    """Everything the lifecycle puts into ``Target.options`` for a k8s session."""
+    out: dict[str, object] = {**choice, "secret_type": secret_type}
+    if isinstance(asset_extra.get("ca_cert"), str):
+        out["ca_cert"] = asset_extra["ca_cert"]
+    if "verify_tls" in asset_extra:
+        out["verify_tls"] = asset_extra["verify_tls"]
+    return out
+
+
 def cluster_from_target(target: Target) -> Cluster:
     extra = {k: target.options[k] for k in ("ca_cert", "verify_tls") if k in target.options}
     return cluster_for(target.host, target.port, target.password, secret_type=_option(target, "secret_type"),
@@ -306,11 +335,6 @@ async def exec_in(cluster: Cluster, namespace: str, pod: str, container: str = "
 
 async def open_channel(target: Target) -> KubeExecChannel:
     """The registry's entry point: the pod named in ``target.options``, as the account's token."""
-    namespace, pod = _option(target, "namespace"), _option(target, "pod")
-    if not namespace or not pod:
-        from webgate.errors import ValidationFailed
-
-        raise ValidationFailed({k: "required" for k, v in (("namespace", namespace), ("pod", pod)) if not v},
-                               "Choose the namespace and pod to open a shell in.")
-    return await exec_in(cluster_from_target(target), namespace, pod, _option(target, "container"),
+    choice = pod_options(_option(target, "namespace"), _option(target, "pod"), _option(target, "container"))
+    return await exec_in(cluster_from_target(target), choice["namespace"], choice["pod"], choice["container"],
                          cols=target.cols, rows=target.rows)
