@@ -11,6 +11,7 @@ import asyncio
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -231,3 +232,44 @@ def test_target_options_carry_the_pod_choice_and_the_assets_tls_settings() -> No
     opts = target_options({"ca_cert": "PEM", "verify_tls": False, "namespaces": "a b"}, "kubeconfig", choice)
     assert opts == {**choice, "secret_type": "kubeconfig", "ca_cert": "PEM", "verify_tls": False}
     assert target_options({}, "token", choice) == {**choice, "secret_type": "token"}
+
+
+async def _hostile(handler: Any) -> tuple[Any, str]:
+    from websockets.asyncio.server import serve
+
+    server = await serve(handler, "127.0.0.1", 0, select_subprotocol=lambda conn, offered: kf.V4,
+                         max_size=None, compression=None)
+    return server, f"http://127.0.0.1:{next(iter(server.sockets)).getsockname()[1]}"
+
+
+async def test_garbage_frames_from_a_hostile_cluster_are_skipped() -> None:
+    async def handler(ws: Any) -> None:
+        for junk in (b"", bytes([7]) + b"junk", "a text frame", kf.encode(kf.STDOUT), kf.encode(kf.STATUS, b"{not json")):
+            await ws.send(junk)
+        await ws.send(kf.encode(kf.STDERR, b"still-ok"))
+        await ws.send(kf.encode(kf.STATUS, kf.status_payload(5)))
+        await ws.close()
+
+    server, url = await _hostile(handler)
+    try:
+        chan = await exec_in(Cluster(url=url, token=ADMIN), "ns", "pod")
+        out = await drain(chan)
+        assert b"still-ok" in out and chan.exit_status == 5
+    finally:
+        server.close()
+
+
+async def test_an_oversized_frame_ends_the_stream_instead_of_filling_memory() -> None:
+    async def handler(ws: Any) -> None:
+        await ws.send(kf.encode(kf.STDOUT, b"before"))
+        await ws.send(b"\x01" + b"x" * (2 * kf.MAX_PAYLOAD))
+        await asyncio.sleep(5)
+
+    server, url = await _hostile(handler)
+    try:
+        chan = await exec_in(Cluster(url=url, token=ADMIN), "ns", "pod")
+        assert await drain(chan) == b"before"
+        assert chan.exit_status is None
+        await chan.close()
+    finally:
+        server.close()
