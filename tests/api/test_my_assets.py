@@ -111,7 +111,7 @@ async def test_check_is_what_connectors_call(admin_client, services, make_client
     user, _ = await person(services, make_client, "gina")
     a = await asset(admin_client, "srv")
     hidden = await asset(admin_client, "hidden")
-    root = await account(admin_client, a, "root", secret="pw")
+    root = await account(admin_client, a, "root", secret="pw")  # noqa: S106
     await account(admin_client, a, "other")
     await permission(admin_client, "p", user_ids=[str(user.id)], asset_ids=[a["id"]],
                      accounts=["root", "@INPUT"], protocols=["ssh"], actions=["connect", "copy"])
