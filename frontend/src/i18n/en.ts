@@ -190,6 +190,26 @@ export default {
     closeTitle: 'Disconnect?',
     closeConfirm: 'Close the session on {asset}? Unsaved work in it may be lost.',
   },
+  auditNames: {
+    actions: {
+      create: 'Create', update: 'Update', delete: 'Delete', import: 'Import', apply: 'Apply',
+      connect: 'Connect', disconnect: 'Disconnect', revoke: 'Revoke', unlock: 'Unlock',
+      change_password: 'Change password', reset_password: 'Reset password', reset_mfa: 'Reset MFA',
+      enable_mfa: 'Enable MFA', disable_mfa: 'Disable MFA',
+    },
+    resources: {
+      org: 'Organization', user: 'User', group: 'User group', role: 'Role', token: 'API token',
+      login_acl: 'Login rule', settings: 'Settings', node: 'Folder', asset: 'Asset', account: 'Account',
+      account_template: 'Account template', permission: 'Permission', session: 'Session',
+    },
+  },
+  permNames: {
+    groups: {
+      orgs: 'Organizations', users: 'Users', groups: 'User groups', roles: 'Roles', assets: 'Assets',
+      accounts: 'Accounts', permissions: 'Permissions', tokens: 'API tokens', audit: 'Audit',
+      sessions: 'Sessions', settings: 'Settings', acls: 'Login rules',
+    },
+  },
   terminal: {
     fontSize: 'Font size',
     theme: 'Theme',

@@ -194,6 +194,26 @@ const zhCN: Messages<typeof en> = {
     closeTitle: '确认断开？',
     closeConfirm: '关闭 {asset} 上的会话？其中未保存的工作可能会丢失。',
   },
+  auditNames: {
+    actions: {
+      create: '创建', update: '修改', delete: '删除', import: '导入', apply: '应用',
+      connect: '连接', disconnect: '断开', revoke: '吊销', unlock: '解锁',
+      change_password: '修改密码', reset_password: '重置密码', reset_mfa: '重置 MFA',
+      enable_mfa: '启用 MFA', disable_mfa: '停用 MFA',
+    },
+    resources: {
+      org: '组织', user: '用户', group: '用户组', role: '角色', token: 'API 令牌',
+      login_acl: '登录规则', settings: '系统设置', node: '节点', asset: '资产', account: '账号',
+      account_template: '账号模板', permission: '授权', session: '会话',
+    },
+  },
+  permNames: {
+    groups: {
+      orgs: '组织', users: '用户', groups: '用户组', roles: '角色', assets: '资产',
+      accounts: '账号', permissions: '授权', tokens: 'API 令牌', audit: '审计',
+      sessions: '会话', settings: '系统设置', acls: '登录规则',
+    },
+  },
   terminal: {
     fontSize: '字号',
     theme: '主题',
