@@ -48,6 +48,7 @@ const PLATFORMS: Record<string, PlatformStyle> = {
   k8s: { color: '#2563eb', text: 'K8s' },
   network: { color: '#7c3aed', text: 'Net' },
   website: { color: '#16a34a', text: 'Web' },
+  remoteapp_host: { color: '#0369a1', text: 'App' },
   web: { color: '#16a34a', text: 'Web' },
 }
 
@@ -63,10 +64,25 @@ export const DEFAULT_PORTS: Record<string, number> = {
   rdp: 3389,
   vnc: 5900,
   mysql: 3306,
-  mariadb: 3306,
   postgresql: 5432,
   redis: 6379,
   k8s: 443,
   https: 443,
   http: 80,
 }
+
+/** The backend's platforms and the protocols an asset of each gets by default (webgate/assets/rules.py). */
+export const PLATFORM_DEFAULTS: Record<string, { name: string; port: number }[]> = {
+  linux: [{ name: 'ssh', port: 22 }, { name: 'sftp', port: 22 }],
+  unix: [{ name: 'ssh', port: 22 }, { name: 'sftp', port: 22 }],
+  windows: [{ name: 'rdp', port: 3389 }],
+  network: [{ name: 'ssh', port: 22 }, { name: 'telnet', port: 23 }],
+  mysql: [{ name: 'mysql', port: 3306 }],
+  mariadb: [{ name: 'mysql', port: 3306 }],
+  postgresql: [{ name: 'postgresql', port: 5432 }],
+  redis: [{ name: 'redis', port: 6379 }],
+  kubernetes: [{ name: 'k8s', port: 443 }],
+  website: [{ name: 'https', port: 443 }],
+  remoteapp_host: [{ name: 'rdp', port: 3389 }],
+}
+export const PLATFORM_NAMES = Object.keys(PLATFORM_DEFAULTS)
