@@ -19,6 +19,10 @@ async def names(client, **params) -> list[str]:  # type: ignore[no-untyped-def]
     return sorted(i["name"] for i in r.json()["items"])
 
 
+async def names_ids(client) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {i["name"]: i["id"] for i in (await client.get("/api/v1/my/assets")).json()["items"]}
+
+
 async def test_node_permission_covers_sub_nodes_and_assets_added_later(admin_client, services, make_client):
     user, me = await person(services, make_client, "alice")
     prod = await node(admin_client, "Prod")
@@ -33,6 +37,9 @@ async def test_node_permission_covers_sub_nodes_and_assets_added_later(admin_cli
     assert await names(me) == ["app", "later"]
     assert await names(me, node_id=db["id"]) == ["later"]
     assert await names(me, search="lat") == ["later"]
+    await admin_client.patch(f"/api/v1/assets/{(await names_ids(me))['app']}", json={"labels": ["env:staging"]})
+    assert await names(me, search="staging") == ["app"]
+    assert await names(me, label="env:staging", search="app") == ["app"]
     tree = {n["name"]: n for n in (await me.get("/api/v1/my/nodes")).json()}
     assert set(tree) == {"Prod", "DB", "Deep"}
     assert tree["Prod"]["asset_count"] == 2 and tree["DB"]["asset_count"] == 1

@@ -47,10 +47,10 @@ async def filtered(ctx: Ctx) -> QuerySet[Asset]:
     return qs
 
 
-def label_filter(qs: QuerySet[Asset], label: str) -> QuerySet[Asset]:
+def label_filter(qs: QuerySet[Asset], label: str, alias: str = "label_text") -> QuerySet[Asset]:
     """Assets carrying exactly this "key:value" label (matched with its JSON quotes)."""
     needle = json.dumps(label.strip())
-    return qs.annotate(label_text=RawSQL("CAST(labels AS CHAR)")).filter(label_text__contains=needle)
+    return qs.annotate(**{alias: RawSQL("CAST(labels AS CHAR)")}).filter(**{f"{alias}__contains": needle})
 
 
 async def list_assets(ctx: Ctx) -> dict[str, Any]:

@@ -65,13 +65,14 @@ async def my_assets(ctx: Ctx) -> dict[str, Any]:
         node = await ctx.get(Node, ctx.query("node_id"))
         qs = await in_subtree(qs, node)
     if ctx.query("label"):
-        qs = label_filter(qs, ctx.query("label"))
+        qs = label_filter(qs, ctx.query("label"), "label_match")
     if ctx.query("platform"):
         qs = qs.filter(platform=ctx.query("platform"))
     page, size = page_params(ctx)
     text = ctx.query("search").strip()
-    if text:
-        qs = qs.filter(Q(name__icontains=text) | Q(address__icontains=text))
+    if text:  # name, address or a label ("env:prod" or just "prod")
+        qs = qs.annotate(label_text=RawSQL("CAST(labels AS CHAR)")).filter(
+            Q(name__icontains=text) | Q(address__icontains=text) | Q(label_text__icontains=text))
     order = ctx.query("ordering") or "name"
     if order.lstrip("-") not in ("name", "address", "platform"):
         raise ValidationFailed({"ordering": "Order by one of: address, name, platform"})
