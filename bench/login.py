@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from bench._common import percentiles, record, table  # noqa: E402
 from webgate.settings import Settings  # noqa: E402
 
-PASSWORD = "Gateway-Speed-2026!"
+PASSWORD = "Gateway-Speed-2026!"  # noqa: S105 - a throwaway benchmark account
 USERS = 32
 MYSQL_SERVER = os.environ.get("WEBGATE_BENCH_MYSQL", "mysql://root:@127.0.0.1:3306")
 
@@ -103,7 +103,7 @@ async def hammer(base: str, concurrency: int, seconds: float) -> tuple[list[floa
 def run_server(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[bytes]:
     cmd = [sys.executable, "-m", "uvicorn", "bench.login:server_app", "--factory", "--host", "127.0.0.1",
            "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"]
-    return subprocess.Popen(cmd, cwd=ROOT, env=env)
+    return subprocess.Popen(cmd, cwd=ROOT, env=env)  # noqa: S603 - our own interpreter and arguments
 
 
 async def wait_ready(base: str) -> None:

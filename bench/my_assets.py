@@ -33,7 +33,7 @@ from bench._common import percentiles, record, table  # noqa: E402
 from webgate.app import create_app  # noqa: E402
 from webgate.settings import Settings  # noqa: E402
 
-PASSWORD = "Gateway-Speed-2026!"
+PASSWORD = "Gateway-Speed-2026!"  # noqa: S105 - a throwaway benchmark account
 MYSQL_SERVER = os.environ.get("WEBGATE_BENCH_MYSQL", "mysql://root:@127.0.0.1:3306")
 
 
@@ -68,9 +68,17 @@ async def insert_many(sql: str, rows: list[tuple[Any, ...]], batch: int = 5000) 
 
 async def build(services: Any, n_assets: int) -> None:
     from webgate.auth.users import create_user
-    from webgate.db.models import Account, Asset, AssetPermission, Node, Organization, User, UserGroup
+    from webgate.db.models import (
+        Account,
+        Asset,
+        AssetPermission,
+        Node,
+        Organization,
+        User,
+        UserGroup,
+    )
 
-    rng = random.Random(42)
+    rng = random.Random(42)  # noqa: S311 - reproducible test data, not secrets
     org = await Organization.get(is_default=True)
     nodes: list[Node] = []
     tops, mids, leaves = [], [], []
@@ -98,7 +106,8 @@ async def build(services: Any, n_assets: int) -> None:
     await insert_many("INSERT INTO asset_nodes (assets_id, node_id) VALUES (?, ?)", links)
     await Account.bulk_create(accounts, batch_size=2000)
     user, _ = await create_user(services, username="bench", password=PASSWORD, org_id=org.id)
-    others = [User(id=uuid.uuid4(), username=f"user-{i:03d}", password_hash="x") for i in range(200)]
+    others = [User(id=uuid.uuid4(), username=f"user-{i:03d}", password_hash="x")  # noqa: S106
+              for i in range(200)]
     await User.bulk_create(others, batch_size=500)
     groups = [UserGroup(id=uuid.uuid4(), org_id=org.id, name=f"group-{g:02d}") for g in range(50)]
     await UserGroup.bulk_create(groups)
