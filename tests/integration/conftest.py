@@ -117,7 +117,7 @@ async def gateway(app: object) -> AsyncIterator[str]:
 
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off",  # type: ignore[arg-type]
-                                           log_level="warning", ws="websockets-sansio"))
+                                           log_level="warning", ws="auto"))
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():

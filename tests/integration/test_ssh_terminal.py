@@ -62,7 +62,7 @@ async def test_echo_resize_exit_and_recording_replays_to_same_screen(services: S
     cookie, query = await _setup(services, gateway, sshd)
     term = await Term.connect(gateway, cookie, query)
     opened = await term.opened()
-    assert opened["username"] == sshd.password_user
+    assert opened["username"] == sshd.password_user and opened["actions"] == ["connect"]
     watermark = await term.until_control("watermark")
     assert watermark["enabled"] is True and "alice" in watermark["text"] and "web01" in watermark["text"]
     await term.run("echo hel''lo", "hello")

@@ -57,7 +57,7 @@ class Credentials:
     password: str = field(repr=False)
 
 
-# Asked of the browser for @INPUT/@SAME accounts; receives the fixed username ("" = ask for it too).
+# Asked of the browser for @INPUT accounts; receives the fixed username ("" = ask for it too).
 AskCredentials = Callable[[str], Awaitable[Credentials]]
 
 
@@ -82,9 +82,9 @@ def _watermark(policy: dict[str, Any], row: Session, when: str) -> dict[str, Any
     return {"enabled": bool(settings.get("enabled")), "content": content, "text": text}
 
 
-async def _authorize(principal: Principal, req: OpenRequest, now: datetime) -> Grant:
+async def _authorize(services: Services, principal: Principal, req: OpenRequest, now: datetime) -> Grant:
     """THE authorisation call for terminal sessions: at open and on every re-check."""
-    return await resolve_grant(principal.user, req.asset_id, req.account, req.protocol, now, principal.org_ids)
+    return await resolve_grant(services.clock, principal, req.asset_id, req.account, req.protocol, now)
 
 
 class LiveSession:
@@ -121,7 +121,7 @@ class LiveSession:
                    ask: AskCredentials) -> LiveSession:
         now = services.clock.now()
         # The one authorisation call: nothing is read, decrypted or dialled before it.
-        grant = await _authorize(principal, req, now)
+        grant = await _authorize(services, principal, req, now)
         connector = terminal_connector(req.protocol)
         policy = await services.policy(grant.asset.org_id)
         password = private_key = passphrase = None
@@ -130,9 +130,9 @@ class LiveSession:
             typed = await ask(username)
             username, password = username or typed.username, typed.password
         elif grant.account.secret_type == "ssh_key":  # noqa: S105 - a type name, not a secret
-            private_key, passphrase = reveal(services.box, grant.account)
+            private_key, passphrase = reveal(services, grant.account)
         else:
-            password, _ = reveal(services.box, grant.account)
+            password, _ = reveal(services, grant.account)
         row = await Session.create(
             org_id=grant.asset.org_id, user_id=principal.user.id, username=principal.user.username,
             asset_id=grant.asset.id, asset_name=grant.asset.name, account_username=username[:128],
@@ -257,7 +257,7 @@ class LiveSession:
             if token is None or token.revoked_at is not None:
                 return False
         try:
-            await _authorize(principal, req, self.services.clock.now())
+            await _authorize(self.services, principal, req, self.services.clock.now())
         except WebgateError:
             return False
         return True

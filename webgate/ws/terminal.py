@@ -174,7 +174,8 @@ class TerminalConnection:
         session.attached = True
         if self._size is not None:
             await session.resize(*self._size)
-        await self.send_text(status("open", session_id=str(session.id), username=session.row.account_username))
+        await self.send_text(status("open", session_id=str(session.id), username=session.row.account_username,
+                                    actions=sorted(session.grant.actions)))
         await self.send_text(json.dumps({"type": "watermark", **session.row.watermark}))
         runner = asyncio.create_task(session.run(self.send_bytes))
         await asyncio.wait({runner, reader}, return_when=asyncio.FIRST_COMPLETED)
