@@ -8,6 +8,7 @@ fails in CI.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import signal
@@ -34,6 +35,14 @@ class TelnetPeer:
     password: str
 
 
+def _die_with_parent() -> None:
+    """Runs in the child before exec: a killed test run must not leave socat listening (Linux)."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 @pytest.fixture(scope="session")
 def telnetd_peer() -> Iterator[TelnetPeer]:
     socat = shutil.which("socat")
@@ -45,7 +54,7 @@ def telnetd_peer() -> Iterator[TelnetPeer]:
     # Its own process group, so teardown also ends the telnetd/login/bash children of open sessions.
     proc = subprocess.Popen(  # noqa: S603 - fixed arguments, no shell
         [socat, f"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork", f"EXEC:{TELNETD} -h,nofork"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent)
     try:
         _wait_listening(port, proc)
         yield TelnetPeer(host="127.0.0.1", port=port, user=TELNET_USER, password=TELNET_PASSWORD)
