@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 
 import pytest
 
@@ -54,8 +55,11 @@ class FakeTelnetd:
             writer.close()
 
 
+Fake = tuple[FakeTelnetd, int]
+
+
 @pytest.fixture
-async def telnetd() -> AsyncIterator[tuple[FakeTelnetd, int]]:
+async def telnetd() -> AsyncIterator[Fake]:
     fake = FakeTelnetd()
     server = await asyncio.start_server(fake.handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
@@ -71,7 +75,7 @@ def target(port: int, password: str | None = PW, **options: object) -> Target:
                   options=dict(options))
 
 
-async def test_negotiation_answers_ttype_and_sends_naws_on_connect_and_resize(telnetd) -> None:  # type: ignore[no-untyped-def]
+async def test_negotiation_answers_ttype_and_sends_naws_on_connect_and_resize(telnetd: Fake) -> None:
     fake, port = telnetd
 
     async def script(peer: Peer) -> None:
@@ -106,7 +110,7 @@ async def _login(peer: Peer, prompt: bytes = b"router login: ", password_prompt:
     await peer.expect(b"pw\r\x00")
 
 
-async def test_auto_login_lands_at_prompt_with_banner(telnetd) -> None:  # type: ignore[no-untyped-def]
+async def test_auto_login_lands_at_prompt_with_banner(telnetd: Fake) -> None:
     fake, port = telnetd
 
     async def script(peer: Peer) -> None:
@@ -124,52 +128,44 @@ async def test_auto_login_lands_at_prompt_with_banner(telnetd) -> None:  # type:
     await channel.close()
 
 
-async def test_wrong_password_is_reported_with_the_devices_words(telnetd) -> None:  # type: ignore[no-untyped-def]
+async def _refused(telnetd: Fake, after_password: bytes, **options: object) -> ConnectFailed:
+    """Log in against a peer that answers the password with ``after_password``; the error raised."""
     fake, port = telnetd
 
     async def script(peer: Peer) -> None:
         await _login(peer)
-        await peer.send(b"\r\n\r\nLogin incorrect\r\nrouter login: ")
+        await peer.send(after_password)
         await asyncio.sleep(1)
 
     fake.script = script
     with pytest.raises(ConnectFailed) as failed:
-        await open_channel(target(port))
+        await open_channel(replace(target(port), options=dict(options)))
     assert failed.value.code == "target_auth_failed"
-    assert failed.value.message == ("Telnet login failed for account ops on asset switch1: the device said "
-                                    "'Login incorrect'. Ask your admin to update the account.")
+    return failed.value
 
 
-async def test_an_echoed_password_is_not_quoted_in_the_error(telnetd) -> None:  # type: ignore[no-untyped-def]
-    fake, port = telnetd
+async def test_wrong_password_is_reported_with_the_devices_words(telnetd: Fake) -> None:
+    failed = await _refused(telnetd, b"\r\n\r\nLogin incorrect\r\nrouter login: ")
+    assert failed.message == ("Telnet login failed for account ops on asset switch1: the device said "
+                              "'Login incorrect'. Ask your admin to update the account.")
 
-    async def script(peer: Peer) -> None:
-        await _login(peer)
-        await peer.send(b"pw % Login invalid\r\n")
-        await asyncio.sleep(1)
 
-    fake.script = script
-    with pytest.raises(ConnectFailed) as failed:
-        await open_channel(target(port))
-    assert "'*** % Login invalid'" in failed.value.message and " pw " not in failed.value.message
+async def test_an_echoed_password_is_not_quoted_in_the_error(telnetd: Fake) -> None:
+    failed = await _refused(telnetd, b"pw % Login invalid\r\n")
+    assert "'*** % Login invalid'" in failed.message and " pw " not in failed.message
 
 
 @pytest.mark.parametrize("again", [b"\r\nrouter login: ", b"\r\nPassword: "])
-async def test_being_asked_again_is_a_failed_login(telnetd, again: bytes) -> None:  # type: ignore[no-untyped-def]
-    fake, port = telnetd
-
-    async def script(peer: Peer) -> None:
-        await _login(peer)
-        await peer.send(again)
-        await asyncio.sleep(1)
-
-    fake.script = script
-    with pytest.raises(ConnectFailed) as failed:
-        await open_channel(target(port))
-    assert failed.value.code == "target_auth_failed" and "did not accept it" in failed.value.message
+async def test_being_asked_again_is_a_failed_login(telnetd: Fake, again: bytes) -> None:
+    assert "the device did not accept it" in (await _refused(telnetd, again)).message
 
 
-async def test_custom_patterns_from_asset_options(telnetd) -> None:  # type: ignore[no-untyped-def]
+async def test_custom_failure_pattern(telnetd: Fake) -> None:
+    failed = await _refused(telnetd, b"\r\n% Bad secrets\r\n", telnet_failure_pattern="bad secrets")
+    assert "'% Bad secrets'" in failed.message
+
+
+async def test_custom_patterns_from_asset_options(telnetd: Fake) -> None:
     fake, port = telnetd
 
     async def script(peer: Peer) -> None:
@@ -184,21 +180,7 @@ async def test_custom_patterns_from_asset_options(telnetd) -> None:  # type: ign
     await channel.close()
 
 
-async def test_custom_failure_pattern(telnetd) -> None:  # type: ignore[no-untyped-def]
-    fake, port = telnetd
-
-    async def script(peer: Peer) -> None:
-        await _login(peer)
-        await peer.send(b"\r\n% Bad secrets\r\n")
-        await asyncio.sleep(1)
-
-    fake.script = script
-    with pytest.raises(ConnectFailed) as failed:
-        await open_channel(target(port, telnet_failure_pattern="bad secrets"))
-    assert "'% Bad secrets'" in failed.value.message
-
-
-async def test_password_only_device(telnetd) -> None:  # type: ignore[no-untyped-def]
+async def test_password_only_device(telnetd: Fake) -> None:
     fake, port = telnetd
 
     async def script(peer: Peer) -> None:
@@ -213,7 +195,7 @@ async def test_password_only_device(telnetd) -> None:  # type: ignore[no-untyped
     await channel.close()
 
 
-async def test_account_without_password_is_not_automated(telnetd) -> None:  # type: ignore[no-untyped-def]
+async def test_account_without_password_is_not_automated(telnetd: Fake) -> None:
     fake, port = telnetd
 
     async def script(peer: Peer) -> None:
@@ -229,7 +211,7 @@ async def test_account_without_password_is_not_automated(telnetd) -> None:  # ty
     await channel.close()
 
 
-async def test_no_login_prompt_times_out_with_a_hint(telnetd) -> None:  # type: ignore[no-untyped-def]
+async def test_no_login_prompt_times_out_with_a_hint(telnetd: Fake) -> None:
     fake, port = telnetd
 
     async def script(peer: Peer) -> None:
@@ -245,7 +227,7 @@ async def test_no_login_prompt_times_out_with_a_hint(telnetd) -> None:  # type: 
     assert "telnet prompt patterns" in failed.value.message
 
 
-async def test_unrecognised_prompt_after_password_hands_over(telnetd) -> None:  # type: ignore[no-untyped-def]
+async def test_unrecognised_prompt_after_password_hands_over(telnetd: Fake) -> None:
     fake, port = telnetd
 
     async def script(peer: Peer) -> None:
@@ -261,7 +243,7 @@ async def test_unrecognised_prompt_after_password_hands_over(telnetd) -> None:  
     await channel.close()
 
 
-async def test_closed_during_login(telnetd) -> None:  # type: ignore[no-untyped-def]
+async def test_closed_during_login(telnetd: Fake) -> None:
     fake, port = telnetd
 
     async def script(peer: Peer) -> None:
@@ -275,7 +257,7 @@ async def test_closed_during_login(telnetd) -> None:  # type: ignore[no-untyped-
     assert "'Too many users'" in failed.value.message
 
 
-async def test_login_output_is_bounded(telnetd) -> None:  # type: ignore[no-untyped-def]
+async def test_login_output_is_bounded(telnetd: Fake) -> None:
     fake, port = telnetd
 
     async def script(peer: Peer) -> None:
