@@ -12,7 +12,7 @@ a reply is sent only when an option's state changes, so two peers cannot loop.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 IAC, DONT, DO, WONT, WILL, SB, SE = 255, 254, 253, 252, 251, 250, 240
 BINARY, ECHO, SGA, TTYPE, NAWS = 0, 1, 3, 24, 31
@@ -154,60 +154,76 @@ def escape_input(data: bytes, binary: bool) -> bytes:
     return data
 
 
+@dataclass
+class _Side:
+    """One direction of option state: options the server performs, or options we perform.
+
+    RFC 1143 in small: a reply goes out only when an option's state changes, and an answer
+    to our own request or offer is not answered again.
+    """
+
+    allowed: frozenset[int]
+    yes: int  # our enabling verb on this side (DO for the server's options, WILL for ours)
+    no: int
+    on: set[int] = field(default_factory=set)
+    pending: set[int] = field(default_factory=set)  # asked or offered, no answer yet
+
+    def request(self, option: int) -> bytes:
+        self.pending.add(option)
+        return command(self.yes, option)
+
+    def enable(self, option: int) -> tuple[bytes, bool]:
+        """The peer will perform, or wants us to perform, ``option``: the reply and whether it just turned on."""
+        if option in self.on:
+            return b"", False
+        if option not in self.allowed:
+            return command(self.no, option), False
+        self.on.add(option)
+        asked = option in self.pending
+        self.pending.discard(option)
+        return (b"" if asked else command(self.yes, option)), True
+
+    def disable(self, option: int) -> bytes:
+        self.pending.discard(option)
+        if option in self.on:
+            self.on.discard(option)
+            return command(self.no, option)
+        return b""
+
+
 class Negotiator:
     """Our side of option negotiation: which options we let the server enable, which we offer.
 
-    ``remote`` are options the server may perform (it sends WILL, we answer DO): SGA,
-    ECHO, BINARY. ``local`` are options we perform (the server sends DO, we answer WILL):
-    NAWS, TERMINAL-TYPE, BINARY. Everything else is refused. ``start`` offers NAWS and
-    TERMINAL-TYPE and asks for SGA, so a terminal in a browser gets character-at-a-time
-    input from the first keystroke.
+    The server may perform SGA, ECHO and BINARY (it sends WILL, we answer DO); we perform
+    NAWS, TERMINAL-TYPE and BINARY (it sends DO, we answer WILL). Everything else is
+    refused. ``start`` offers NAWS and TERMINAL-TYPE and asks for SGA, so a terminal in a
+    browser gets character-at-a-time input from the first keystroke.
     """
 
     REMOTE = frozenset((SGA, ECHO, BINARY))
     LOCAL = frozenset((NAWS, TTYPE, BINARY))
 
     def __init__(self) -> None:
-        self.remote_on: set[int] = set()
-        self.local_on: set[int] = set()
-        self._asked_remote: set[int] = set()
-        self._offered_local: set[int] = set()
+        self._remote = _Side(self.REMOTE, DO, DONT)
+        self._local = _Side(self.LOCAL, WILL, WONT)
+
+    @property
+    def remote_on(self) -> set[int]:
+        return self._remote.on
+
+    @property
+    def local_on(self) -> set[int]:
+        return self._local.on
 
     def start(self) -> bytes:
-        self._offered_local.update((NAWS, TTYPE))
-        self._asked_remote.add(SGA)
-        return command(WILL, NAWS) + command(WILL, TTYPE) + command(DO, SGA)
+        return self._local.request(NAWS) + self._local.request(TTYPE) + self._remote.request(SGA)
 
     def receive(self, event: Negotiation) -> tuple[bytes, int | None]:
         """The reply to send (maybe empty) and the local option that just became enabled, if any."""
-        verb, opt = event.verb, event.option
+        verb, option = event.verb, event.option
         if verb == WILL:
-            if opt in self.remote_on:
-                return b"", None
-            if opt in self.REMOTE:
-                self.remote_on.add(opt)
-                asked = opt in self._asked_remote
-                self._asked_remote.discard(opt)
-                return (b"" if asked else command(DO, opt)), None
-            return command(DONT, opt), None
-        if verb == WONT:
-            self._asked_remote.discard(opt)
-            if opt in self.remote_on:
-                self.remote_on.discard(opt)
-                return command(DONT, opt), None
-            return b"", None
+            return self._remote.enable(option)[0], None
         if verb == DO:
-            if opt in self.local_on:
-                return b"", None
-            if opt in self.LOCAL:
-                self.local_on.add(opt)
-                asked = opt in self._offered_local
-                self._offered_local.discard(opt)
-                return (b"" if asked else command(WILL, opt)), opt
-            return command(WONT, opt), None
-        # DONT
-        self._offered_local.discard(opt)
-        if opt in self.local_on:
-            self.local_on.discard(opt)
-            return command(WONT, opt), None
-        return b"", None
+            reply, now_on = self._local.enable(option)
+            return reply, option if now_on else None
+        return (self._remote if verb == WONT else self._local).disable(option), None
