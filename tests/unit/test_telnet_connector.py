@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 
 from webgate.protocols.telnet import open_channel
-from webgate.protocols.telnet_login import LoginScript, option_errors
+from webgate.protocols.telnet_login import LoginFailed, LoginScript, option_errors
 from webgate.protocols.telnet_options import naws
 from webgate.terminal.channel import ConnectFailed, Target
 
@@ -328,3 +328,49 @@ def test_default_patterns_ignore_banner_lines() -> None:
     script = LoginScript.from_options({})
     banner = "Last login: Mon Nov 23 from 10.0.0.1\nPassword policy: 12 characters\nWelcome\n"
     assert not any(p.search(banner) for p in (script.login, script.password, script.success, script.failure))
+
+
+class _Trickle:
+    """A device that prints one byte per read, like a slow serial console server."""
+
+    def __init__(self, output: bytes) -> None:
+        self.output = output
+        self.pos = 0
+        self.sent: list[bytes] = []
+
+    async def receive(self) -> bytes:
+        byte = self.output[self.pos:self.pos + 1]
+        self.pos += 1
+        return byte
+
+    async def write(self, data: bytes) -> None:
+        self.sent.append(data)
+        self.output += b"Password: " if len(self.sent) == 1 else b"\r\nok$ "
+
+
+async def test_a_trickling_banner_costs_linear_time_and_nothing_is_missed() -> None:
+    banner = b"".join(b"line %05d of the message of the day\r\n" % i for i in range(1500))  # ~55 KB
+    peer = _Trickle(banner + b"login: ")
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    shown = await LoginScript.from_options({}).run(peer, "ops", "pw")
+    assert loop.time() - started < 10
+    assert peer.sent == [b"ops\r", b"pw\r"]
+    # Logged in as soon as "$" arrived; the trailing space is the first byte the user's terminal reads.
+    assert shown.endswith(b"login: Password: \r\nok$") and len(shown) == len(peer.output) - 1
+
+
+async def test_a_failure_line_inside_a_big_chunk_is_found() -> None:
+    class Burst(_Trickle):
+        async def receive(self) -> bytes:
+            data, self.output = self.output[self.pos:], self.output
+            self.pos = len(self.output)
+            return data
+
+        async def write(self, data: bytes) -> None:
+            self.sent.append(data)
+            self.output += b"Password: " if len(self.sent) == 1 else b"Login incorrect\r\n" + b"x" * 20_000
+
+    with pytest.raises(LoginFailed) as failed:
+        await LoginScript.from_options({}).run(Burst(b"login: "), "ops", "pw")
+    assert failed.value.said == "Login incorrect"

@@ -73,12 +73,21 @@ def _last_line(text: str) -> str:
 
 
 class _Seen:
-    """Output received during login, bounded; ``mark`` is where the current step's text starts."""
+    """Output received during login, bounded; ``mark`` is where the current step's text starts.
+
+    ``window`` returns only what is new since the last look plus ``OVERLAP`` bytes before
+    it, so a device that prints its banner one byte per packet (a serial console server)
+    costs linear time, not quadratic. Patterns are checked after every chunk, so a match
+    shorter than the overlap is never missed.
+    """
+
+    OVERLAP = 512  # prompts and failure lines are far shorter
 
     def __init__(self, limit: int) -> None:
         self.buf = bytearray()
         self.limit = limit
         self.mark = 0
+        self._looked = 0
 
     def add(self, data: bytes) -> None:
         self.buf += data
@@ -86,9 +95,15 @@ class _Seen:
         if excess > 0:
             del self.buf[:excess]
             self.mark = max(0, self.mark - excess)
+            self._looked = max(0, self._looked - excess)
 
-    def text(self) -> str:
-        return _ESCAPES.sub(b"", bytes(self.buf[self.mark:])).decode("utf-8", "replace").replace("\r", "")
+    def start_step(self) -> None:
+        self.mark = self._looked = len(self.buf)
+
+    def window(self) -> str:
+        start = max(self.mark, self._looked - self.OVERLAP)
+        self._looked = len(self.buf)
+        return _ESCAPES.sub(b"", bytes(self.buf[start:])).decode("utf-8", "replace").replace("\r", "")
 
 
 PATTERN_OPTIONS = {
@@ -168,13 +183,13 @@ class LoginScript:
         seen = _Seen(limit)
         step, _ = await self._expect(peer, seen, ("login", "password", "success"), "show a login prompt")
         if step == "login":
-            seen.mark = len(seen.buf)
+            seen.start_step()
             await peer.write(username.encode() + b"\r")
             step, match = await self._expect(peer, seen, ("failure", "password", "success"), "ask for the password")
             if step == "failure":
                 raise LoginFailed(match)
         if step == "password":
-            seen.mark = len(seen.buf)
+            seen.start_step()
             await peer.write(password.encode() + b"\r")
             try:
                 step, match = await self._expect(peer, seen, ("failure", "login", "password", "success"),
@@ -189,23 +204,18 @@ class LoginScript:
     async def _expect(self, peer: Receiver, seen: _Seen, steps: tuple[str, ...], waiting_for: str,
                       closed_is_failure: bool = False) -> tuple[str, str]:
         """Wait until one of ``steps`` matches (checked in order); returns it and the line it matched."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout
-        while True:
-            text = seen.text()
-            for step in steps:
-                found = getattr(self, step).search(text)
-                if found:
-                    return step, _line_at(text, found.start(), found.end())
-            remaining = deadline - loop.time()
-            try:
-                if remaining <= 0:
-                    raise TimeoutError
-                data = await asyncio.wait_for(peer.receive(), remaining)
-            except TimeoutError:
-                raise LoginStalled(waiting_for, self.timeout, _last_line(text)) from None
-            if not data:
-                if closed_is_failure:
-                    raise LoginFailed(_last_line(text))
-                raise LoginClosed(_last_line(text))
-            seen.add(data)
+        text = ""
+        try:
+            async with asyncio.timeout(self.timeout):
+                while True:
+                    text = seen.window()
+                    for step in steps:
+                        found = getattr(self, step).search(text)
+                        if found:
+                            return step, _line_at(text, found.start(), found.end())
+                    data = await peer.receive()
+                    if not data:
+                        raise (LoginFailed if closed_is_failure else LoginClosed)(_last_line(text))
+                    seen.add(data)
+        except TimeoutError:
+            raise LoginStalled(waiting_for, self.timeout, _last_line(text)) from None
