@@ -103,6 +103,26 @@ async def test_negotiation_answers_ttype_and_sends_naws_on_connect_and_resize(te
     await channel.close()  # idempotent
 
 
+async def test_binary_mode_when_the_server_offers_it(telnetd: Fake) -> None:
+    fake, port = telnetd
+
+    async def script(peer: Peer) -> None:
+        await peer.send(b"a\r\x00b|\xff\xfb\x00\xff\xfd\x00")  # WILL BINARY, DO BINARY
+        await peer.expect(b"\xff\xfd\x00\xff\xfb\x00")
+        await peer.send(b"c\r\x00d")
+        await peer.expect(b"typed\r")
+        await asyncio.sleep(0.1)
+
+    fake.script = script
+    channel = await open_channel(target(port, password=None))
+    assert await channel.read() == b"a\rb|"  # before binary mode: NVT's CR NUL is a bare CR
+    assert await channel.read() == b"c\r\x00d"  # in binary mode bytes are bytes
+    await channel.write(b"typed\r")
+    await fake.done.wait()
+    assert fake.peers[0].got.endswith(b"typed\r")
+    await channel.close()
+
+
 async def _login(peer: Peer, prompt: bytes = b"router login: ", password_prompt: bytes = b"Password: ") -> None:
     await peer.send(b"\xff\xfb\x01Welcome to the lab\r\n" + prompt)
     await peer.expect(b"ops\r\x00")
