@@ -8,9 +8,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from webgate.protocols.telnet import open_channel
-from webgate.protocols.telnet_login import LoginFailed, LoginScript, option_errors
+from webgate.protocols.telnet_login import LoginClosed, LoginFailed, LoginScript, option_errors
 from webgate.protocols.telnet_options import naws
 from webgate.terminal.channel import ConnectFailed, Target
 
@@ -394,3 +396,31 @@ async def test_a_failure_line_inside_a_big_chunk_is_found() -> None:
     with pytest.raises(LoginFailed) as failed:
         await LoginScript.from_options({}).run(Burst(b"login: "), "ops", "pw")
     assert failed.value.said == "Login incorrect"
+
+
+class _Scripted:
+    """Device output as given chunks, then the end of the connection."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = list(chunks)
+
+    async def receive(self) -> bytes:
+        return self.chunks.pop(0) if self.chunks else b""
+
+    async def write(self, data: bytes) -> None:
+        pass
+
+
+_device_words = st.sampled_from([b"login: ", b"Username: ", b"Password: ", b"Login incorrect\r\n", b"$ ", b"# ",
+                                 b"\x1b[?2004h", b"\x1b]0;t\x07", b"\r\n", b"\xff\xfe", "你好".encode()])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.binary(max_size=80), _device_words), max_size=25))
+async def test_any_device_output_ends_in_a_known_outcome(chunks: list[bytes]) -> None:
+    try:
+        shown = await LoginScript.from_options({}).run(_Scripted(chunks), "ops", "pw", limit=256)
+    except (LoginFailed, LoginClosed) as exc:
+        assert len(exc.said) <= 200
+    else:
+        assert len(shown) <= 256
