@@ -346,10 +346,44 @@ def test_default_patterns_know_common_devices(kind: str, text: str) -> None:
         assert not getattr(script, other).search(text), other
 
 
-def test_default_patterns_ignore_banner_lines() -> None:
+@pytest.mark.parametrize("banner", [
+    "Last login: Mon Nov 23 from 10.0.0.1\nPassword policy: 12 characters\nWelcome\n",
+    "##########################\n# Authorized access only #\n##########################\n",
+    "Login:\n", "<!-- maintenance window -->\n",
+])
+def test_default_patterns_ignore_banner_lines(banner: str) -> None:
     script = LoginScript.from_options({})
-    banner = "Last login: Mon Nov 23 from 10.0.0.1\nPassword policy: 12 characters\nWelcome\n"
     assert not any(p.search(banner) for p in (script.login, script.password, script.success, script.failure))
+
+
+async def test_a_banner_of_hashes_does_not_pass_for_a_shell_prompt(telnetd: Fake) -> None:
+    fake, port = telnetd
+
+    async def script(peer: Peer) -> None:
+        await peer.send(b"#####################\r\n# Authorized use only #\r\n#####################\r\n")
+        await asyncio.sleep(0.2)
+        await _login(peer, prompt=b"\r\nUsername: ")
+        await peer.send(b"\r\nsw1#")
+
+    fake.script = script
+    channel = await open_channel(target(port))
+    assert (await channel.read()).endswith(b"Username: ops\r\nPassword: \r\nsw1#")
+    await channel.close()
+
+
+async def test_unknown_login_name_asked_again_is_a_failed_login(telnetd: Fake) -> None:
+    fake, port = telnetd
+
+    async def script(peer: Peer) -> None:
+        await peer.send(b"login: ")
+        await peer.expect(b"ops\r\x00")
+        await peer.send(b"ops\r\nlogin: ")
+        await asyncio.sleep(1)
+
+    fake.script = script
+    with pytest.raises(ConnectFailed) as failed:
+        await open_channel(target(port))
+    assert failed.value.code == "target_auth_failed" and "did not accept it" in failed.value.message
 
 
 class _Trickle:

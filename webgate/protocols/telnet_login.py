@@ -1,11 +1,12 @@
 """Automatic telnet login: answer the login and password prompts, then judge the outcome.
 
 Patterns are regular expressions matched case-insensitively against the text received
-since the last thing we sent, with terminal escape sequences removed. Prompts are
-anchored at the end of that text (``$``), so "Last login: …" in a banner is not taken
-for a prompt. An asset may override any pattern through its extra options
-(``telnet_login_prompt``, ``telnet_password_prompt``, ``telnet_success_pattern``,
-``telnet_failure_pattern``) and the per-step wait (``telnet_login_timeout``, seconds).
+since the last thing we sent, with terminal escape sequences removed. The default
+prompts are anchored at the very end of that text (``\\Z``), so "Last login: …" or a
+line of "####" in a banner is not taken for a prompt. An asset may override any
+pattern through its extra options (``telnet_login_prompt``, ``telnet_password_prompt``,
+``telnet_success_pattern``, ``telnet_failure_pattern``) and the per-step wait
+(``telnet_login_timeout``, seconds).
 
 Outcome after the password: the failure pattern, or the device asking for the login or
 password again, is a failed login; the success pattern (a shell prompt by default) is
@@ -24,9 +25,11 @@ from typing import Protocol
 
 log = logging.getLogger("webgate.protocols.telnet")
 
-DEFAULT_LOGIN_PROMPT = r"(?:login|user ?name)\s*:\s*$"
-DEFAULT_PASSWORD_PROMPT = r"pass(?:word|wd)\s*:\s*$"  # noqa: S105 - a prompt pattern, not a secret
-DEFAULT_SUCCESS = r"[$#>] ?$"
+DEFAULT_LOGIN_PROMPT = r"(?:login|user ?name)[ \t]*:[ \t]*\Z"
+DEFAULT_PASSWORD_PROMPT = r"pass(?:word|wd)[ \t]*:[ \t]*\Z"  # noqa: S105 - a prompt pattern, not a secret
+# \Z, not $: Python's $ also matches before a final newline, and a banner line of "####"
+# ending a chunk must not pass for a shell prompt.
+DEFAULT_SUCCESS = r"[$#>] ?\Z"
 # Linux/BSD login, Cisco IOS ("% Login invalid", "% Bad passwords"), MikroTik, Huawei and others.
 DEFAULT_FAILURE = (r"login incorrect|login invalid|login failed|authentication failed|failed to authenticate"
                    r"|access denied|bad passwords?")
@@ -185,9 +188,10 @@ class LoginScript:
         if step == "login":
             seen.start_step()
             await peer.write(username.encode() + b"\r")
-            step, match = await self._expect(peer, seen, ("failure", "password", "success"), "ask for the password")
-            if step == "failure":
-                raise LoginFailed(match)
+            step, match = await self._expect(peer, seen, ("failure", "password", "login", "success"),
+                                             "ask for the password")
+            if step in ("failure", "login"):  # asked for the login again: the name was refused
+                raise LoginFailed(match if step == "failure" else "")
         if step == "password":
             seen.start_step()
             await peer.write(password.encode() + b"\r")
