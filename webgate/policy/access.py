@@ -163,11 +163,15 @@ class Scope:
         return f"(SELECT x.id FROM ({' UNION ALL '.join(parts)}) x)"  # noqa: S608
 
     def assets(self) -> QuerySet[Asset]:
-        """Active assets of the org reached by a permission (one SQL query, no id list in Python)."""
-        qs = Asset.filter(org_id=self.org_id, is_active=True)
+        """Active assets of the org reached by a permission (one SQL query, no id list in Python).
+
+        The org check is written so that no index can serve it (``iexact`` compares
+        ``UPPER(org_id)``): it is a second fence — the ids already come from this org's
+        permissions and nodes — and an index on it tempts MariaDB (and SQLite) to scan the
+        whole org instead of probing the permitted ids (bench/my_assets.py: 300 ms vs 40 ms)."""
         if not self.rules:
-            return qs.filter(id=None)
-        return qs.filter(Q(id__in=RawSQL(self.subquery())))
+            return Asset.filter(id=None)
+        return Asset.filter(Q(id__in=RawSQL(self.subquery())), is_active=True, org_id__iexact=str(self.org_id))
 
 
 class AccessResolver:
