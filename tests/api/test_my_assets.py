@@ -8,7 +8,7 @@ import pytest
 
 from tests.api._assets_helpers import account, asset, node, permission, person
 from tests.helpers import add_membership, make_org
-from webgate.db.models import User, UserGroup
+from webgate.db.models import Asset, AssetPermission, User, UserGroup
 from webgate.errors import Forbidden, NotFound
 from webgate.policy.access import AccessResolver
 
@@ -157,3 +157,14 @@ async def test_favorites_pagination_and_not_permitted_assets(admin_client, servi
     assert (await me.get("/api/v1/my/favorites")).json() == []
     assert (await me.get(f"/api/v1/my/assets/{outside['id']}")).status_code == 404
     assert (await me.get("/api/v1/my/assets/nonsense")).status_code == 404
+
+
+async def test_a_link_to_another_orgs_asset_is_still_fenced_out(admin_client, services, make_client, default_org):
+    """Even if a row linked a permission to a foreign asset (the API refuses that), it stays hidden."""
+    user, me = await person(services, make_client, "ivan")
+    other = await make_org("Other")
+    foreign = await Asset.create(org=other, name="foreign", address="h", platform="linux")
+    p = await permission(admin_client, "p", user_ids=[str(user.id)])
+    await (await AssetPermission.get(id=p["id"])).assets.add(foreign)
+    assert await names(me) == []
+    assert (await me.get(f"/api/v1/my/assets/{foreign.id}")).status_code == 404
