@@ -129,7 +129,6 @@ async def test_utf8_and_0xff_pass_both_ways(services: Services, gateway: str, te
     await term.until_output("61 ff 62")
 
 
-@pytest.mark.xfail(reason="LiveSession.open does not pass the asset's extra into Target.options yet", strict=False)
 async def test_asset_extra_settings_reach_the_connector(services: Services, gateway: str,
                                                         telnetd_peer: TelnetPeer) -> None:
     user, cookie = await user_and_cookie(services, gateway)

@@ -147,7 +147,8 @@ class LiveSession:
         await _audit(services, row, "connect", {"protocol": req.protocol, "account": username})
         target = Target(host=grant.asset.address, port=grant.port, username=username, password=password,
                         private_key=private_key, passphrase=passphrase, cols=req.cols, rows=req.rows,
-                        known_host_key=recorded_host_key(grant.asset), asset_name=grant.asset.name)
+                        known_host_key=recorded_host_key(grant.asset), asset_name=grant.asset.name,
+                        options={k: v for k, v in (grant.asset.extra or {}).items() if k != "ssh_host_key"})
         del password, private_key, passphrase
         try:
             session.channel = await connector(target)
