@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -17,6 +18,7 @@ from webgate.api.openapi import build_document, docs_routes
 from webgate.clock import Clock
 from webgate.middleware import PrincipalMiddleware, SecurityHeadersMiddleware
 from webgate.services import Services
+from webgate.sessions.control import listen_for_kills
 from webgate.settings import Settings
 from webgate.web import spa_routes
 from webgate.ws.terminal import routes as terminal_routes
@@ -52,9 +54,16 @@ def create_app(settings: Settings, clock: Clock | None = None, *, migrate: bool 
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         services = await Services.start(settings, clock, migrate=migrate)
         app.state.services = services
+        listening = asyncio.Event()
+        kills = asyncio.create_task(listen_for_kills(services, listening))
+        await asyncio.wait({kills, asyncio.create_task(listening.wait())}, timeout=5,
+                           return_when=asyncio.FIRST_COMPLETED)
         try:
             yield
         finally:
+            kills.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await kills
             await services.close()
 
     routes = [

@@ -9,7 +9,7 @@ from starlette.routing import BaseRoute
 MODULES = [
     "auth", "orgs", "users", "groups", "roles", "tokens", "login_acls", "settings",
     "nodes", "assets", "accounts", "account_templates", "permissions", "my",
-    "audit_logs", "dashboard", "metrics", "k8s",
+    "audit_logs", "dashboard", "metrics", "sessions", "k8s",
 ]
 
 
