@@ -84,11 +84,33 @@ say "setup took $((SECONDS - t0))s"
 #            which exercise protocols and the UI, not the SQL dialect.
 # A -m given on the command line comes later and wins in both passes.
 # WEBGATE_TEST_BACKENDS="sqlite" (or "mysql") runs one pass only.
-rc=0 reports=()
+# After a timeout: name the first collected test that has no result in the report.
+report_hung_test() {
+    local junit="$1"; shift
+    WEBGATE_TEST_DB=$backend python -m pytest --collect-only "$@" --verbosity=-1 2>/dev/null | grep '::' |
+    python -c '
+import sys, xml.etree.ElementTree as ET
+done = set()
+try:
+    for case in ET.parse(sys.argv[1]).getroot().iter("testcase"):
+        done.add(case.get("classname", "") + "::" + case.get("name", ""))
+except (OSError, ET.ParseError):
+    pass
+for nodeid in (line.strip() for line in sys.stdin):
+    path, _, rest = nodeid.partition(".py::")
+    parts = rest.split("::")
+    key = ".".join([path.replace("/", "."), *parts[:-1]]) + "::" + parts[-1]
+    if key not in done:
+        print("    the test that hung (first without a result):", nodeid, file=sys.stderr)
+        break
+' "$junit" || true
+}
+
+rc=0 hung=0 reports=()
 for backend in ${WEBGATE_TEST_BACKENDS:-sqlite mysql}; do
     case "$backend" in
-        sqlite) marks="" ;;
-        mysql)  marks="not slow and not e2e"
+        sqlite) marks="" limit=45m ;;
+        mysql)  marks="not slow and not e2e" limit=20m
                 if ! listening 127.0.0.1 3306 && [ -z "${WEBGATE_REQUIRE_PEERS:-}" ]; then
                     warn "MariaDB is not listening on 127.0.0.1:3306: skipping the mysql pass"; continue
                 fi ;;
@@ -96,10 +118,21 @@ for backend in ${WEBGATE_TEST_BACKENDS:-sqlite mysql}; do
     esac
     say "pytest on $backend${marks:+ (-m \"$marks\")}"
     rm -f "tests/artifacts/junit-$backend.xml"   # never add up a stale report
+    # A hung test must not eat CI's 90 minutes silently: faulthandler prints every
+    # thread's stack when one test runs over 5 minutes, and each pass has a hard limit
+    # (WEBGATE_TEST_TIMEOUT overrides: 30m, 2h, ...) after which pytest gets SIGINT,
+    # so it reports where it was interrupted and its summary; SIGKILL a minute later.
     set +e
-    WEBGATE_TEST_DB=$backend python -m pytest -m "$marks" --junitxml="tests/artifacts/junit-$backend.xml" "$@"
+    WEBGATE_TEST_DB=$backend timeout -s INT -k 60 "${WEBGATE_TEST_TIMEOUT:-$limit}" \
+        python -m pytest -m "$marks" -o faulthandler_timeout=300 \
+        --junitxml="tests/artifacts/junit-$backend.xml" "$@"
     pass_rc=$?
     set -e
+    if [ "$pass_rc" = 124 ] || [ "$pass_rc" = 137 ]; then
+        warn "pytest on $backend was stopped after ${WEBGATE_TEST_TIMEOUT:-$limit}: a test hangs"
+        report_hung_test "tests/artifacts/junit-$backend.xml" -m "$marks" "$@"
+        hung=$((hung + 1))
+    fi
     say "pytest on $backend exited with $pass_rc"
     [ "$rc" = 0 ] && rc=$pass_rc
     if [ -f "tests/artifacts/junit-$backend.xml" ]; then reports+=("tests/artifacts/junit-$backend.xml"); fi
@@ -108,14 +141,15 @@ say "done in $((SECONDS - t0))s; exit code $rc"
 
 # Last line: both passes added up, in the plain "N passed, N failed" form that CI reads
 # (each pass's own pytest summary is above).
-python - "${reports[@]}" <<'PY' || true
+python - "$hung" "${reports[@]}" <<'PY' || true
 import sys, xml.etree.ElementTree as ET
 tests = failed = skipped = 0
-for path in sys.argv[1:]:
+for path in sys.argv[2:]:
     for suite in ET.parse(path).getroot().iter("testsuite"):
         n, f, e, s = (int(suite.get(k, 0)) for k in ("tests", "failures", "errors", "skipped"))
         tests, failed, skipped = tests + n, failed + f + e, skipped + s
-if sys.argv[1:]:
-    print(f"total: {tests - failed - skipped} passed, {failed} failed, {skipped} skipped")
+failed += int(sys.argv[1])  # a pass stopped by its time limit counts as a failed test
+if sys.argv[2:] or failed:
+    print(f"total: {tests - failed - skipped + int(sys.argv[1])} passed, {failed} failed, {skipped} skipped")
 PY
 exit "$rc"
