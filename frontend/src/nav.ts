@@ -3,7 +3,7 @@
 import type { Component } from 'vue'
 import {
   Monitor, Odometer, OfficeBuilding, User, UserFilled, Key, Box, Lock, Connection,
-  Tickets, Setting, Document, List, Stamp, Collection, Files,
+  Tickets, Setting, Document, List, Stamp, Collection, Files, VideoCamera,
 } from '@element-plus/icons-vue'
 
 export interface NavItem {
@@ -52,6 +52,7 @@ export const NAV: NavGroup[] = [
   {
     label: 'nav.group.audit',
     items: [
+      { name: 'sessions-audit', path: '/audit/sessions', label: 'nav.sessionsAudit', icon: VideoCamera, perm: ['sessions.view'] },
       { name: 'login-log', path: '/audit/login-log', label: 'nav.loginLog', icon: Document, perm: ['audit.view'] },
       { name: 'operation-log', path: '/audit/operation-log', label: 'nav.operationLog', icon: List, perm: ['audit.view'] },
     ],

@@ -43,6 +43,7 @@ const routes: RouteRecordRaw[] = [
       admin('account-templates', 'admin/account-templates', () => import('@/views/admin/AccountTemplatesView.vue'), 'nav.accountTemplates'),
       admin('permissions', 'admin/permissions', () => import('@/views/admin/PermissionsView.vue'), 'nav.permissions'),
       admin('settings', 'admin/settings', () => import('@/views/admin/SettingsView.vue'), 'nav.settings'),
+      admin('sessions-audit', 'audit/sessions', () => import('@/views/audit/SessionsView.vue'), 'nav.sessionsAudit'),
       admin('login-log', 'audit/login-log', () => import('@/views/audit/LoginLogView.vue'), 'nav.loginLog'),
       admin('operation-log', 'audit/operation-log', () => import('@/views/audit/OperationLogView.vue'), 'nav.operationLog'),
       { name: 'forbidden', path: 'forbidden', component: () => import('@/views/NotFoundView.vue'), props: { code: 403 }, meta: { title: 'errors.forbiddenTitle' } },

@@ -34,3 +34,15 @@ export function toCsv(headers: string[], rows: unknown[][]): string {
   const lines = [headers.map(csvCell).join(','), ...rows.map((r) => r.map(csvCell).join(','))]
   return '\ufeff' + lines.join('\r\n') + '\r\n'
 }
+
+/** 1536 → "1.5 KB" (binary multiples, one decimal below 10). */
+export function fmtBytes(v: unknown): string {
+  let n = typeof v === 'number' && Number.isFinite(v) ? v : Number(v) || 0
+  const units = ['B', 'KB', 'MB', 'GB', 'TB']
+  let u = 0
+  while (n >= 1024 && u < units.length - 1) {
+    n /= 1024
+    u++
+  }
+  return u === 0 ? `${n} B` : `${n < 10 ? n.toFixed(1) : Math.round(n)} ${units[u]}`
+}
