@@ -26,6 +26,14 @@ async def _guacd_version(host: str, port: int, timeout: float = 3.0) -> str:
         writer.close()
 
 
+async def _db_version(dialect: str) -> str:
+    from tortoise.connection import get_connection
+
+    query = "SELECT sqlite_version() AS v" if dialect == "sqlite" else "SELECT VERSION() AS v"
+    rows = await get_connection("default").execute_query_dict(query)
+    return str(rows[0]["v"]) if rows else "?"
+
+
 async def run_checks(settings: Settings) -> list[tuple[str, bool, str]]:
     from webgate import db
     from webgate.db.crypto import load_or_create_key
@@ -44,7 +52,7 @@ async def run_checks(settings: Settings) -> list[tuple[str, bool, str]]:
         pending = await db.pending_migrations()
         ms = (time.monotonic() - start) * 1000
         ok = not pending
-        detail = f"{settings.dialect} ({ms:.0f} ms)" + (f"; pending migrations: {', '.join(pending)} — run `webgate migrate`" if pending else "")
+        detail = f"{settings.dialect} {await _db_version(settings.dialect)} ({ms:.0f} ms)" + (f"; pending migrations: {', '.join(pending)} — run `webgate migrate`" if pending else "")
         results.append(("database", ok, detail))
     except Exception as exc:  # noqa: BLE001
         results.append(("database", False, f"{settings.dialect}: {type(exc).__name__}: {exc}"))

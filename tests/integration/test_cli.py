@@ -26,7 +26,7 @@ def test_migrate_create_admin_and_check(tmp_path):
     check = run(["check"], env)
     # guacd on port 1 is unreachable: check must say so and fail, while the rest is ok.
     assert check.returncode == 1
-    assert "ok   database" in check.stdout and "FAIL guacd" in check.stdout and "start guacd" in check.stdout
+    assert "ok   database   sqlite 3." in check.stdout and "FAIL guacd" in check.stdout and "start guacd" in check.stdout
 
 
 def test_check_reports_unreachable_database(tmp_path):

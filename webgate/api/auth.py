@@ -10,9 +10,22 @@ from starlette.responses import JSONResponse, Response
 
 from webgate.api._base import ANY_USER, PARTIAL, PUBLIC, Ctx, endpoint
 from webgate.auth import login
-from webgate.auth.principal import CSRF_COOKIE, SESSION_COOKIE, Principal, org_permissions, read_cookie, token_hash
+from webgate.auth.principal import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    Principal,
+    org_permissions,
+    read_cookie,
+    token_hash,
+)
 from webgate.db.models import Organization, WebSession
-from webgate.errors import Forbidden, InvalidCredentials, NotFound, Unauthenticated, ValidationFailed
+from webgate.errors import (
+    Forbidden,
+    InvalidCredentials,
+    NotFound,
+    Unauthenticated,
+    ValidationFailed,
+)
 
 
 class LoginBody(BaseModel):
