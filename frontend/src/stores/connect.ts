@@ -2,7 +2,7 @@
 // remember the choice per asset), ask for manual credentials, open a workspace tab.
 import { reactive } from 'vue'
 import type { MyAccount, MyAsset } from '@/api/types'
-import { isManualAccount, openTab, type ManualCredentials } from './workspace'
+import { isManualAccount, openTab, type K8sChoice, type ManualCredentials } from './workspace'
 import { readJSON, writeJSON } from '@/utils/storage'
 
 const LAST_KEY = 'webgate.lastAccount'
@@ -18,11 +18,16 @@ export interface RecentItem {
 
 interface FlowState {
   visible: boolean
-  step: 'choose' | 'manual'
+  /** choose an account → (manual credentials) → (Kubernetes: namespace, pod, container) */
+  step: 'choose' | 'manual' | 'k8s'
   asset: MyAsset | null
   protocol: string
   selected: number
   manual: ManualCredentials
+  /** Protocol k8s: where the shell opens. */
+  k8s: K8sChoice
+  /** The user came through the account list (offer Back from later steps). */
+  chose: boolean
   resolve: ((ok: boolean) => void) | null
 }
 
@@ -33,8 +38,12 @@ export const flow = reactive<FlowState>({
   protocol: '',
   selected: 0,
   manual: { username: '', password: '' },
+  k8s: { namespace: '', pod: '', container: '' },
+  chose: false,
   resolve: null,
 })
+
+export const K8S_PROTOCOL = 'k8s'
 
 function lastChoices(): Record<string, string> {
   return readJSON<Record<string, string>>(LAST_KEY, {})
@@ -55,12 +64,14 @@ function remember(asset: MyAsset, protocol: string, account: MyAccount) {
 
 /**
  * Start connecting. Resolves true when a tab was opened, false when the user
- * cancelled. `preferred` is an account name (deep links).
+ * cancelled. `preferred` is an account name or id (deep links); `k8s` a pod chosen
+ * in advance (deep links: with namespace and pod the picker is skipped).
  */
-export function startConnect(asset: MyAsset, protocol: string, preferred?: string): Promise<boolean> {
+export function startConnect(asset: MyAsset, protocol: string, preferred?: string, k8s?: Partial<K8sChoice>): Promise<boolean> {
   const accounts = asset.accounts ?? []
   if (accounts.length === 0) return Promise.reject(new Error('no_account'))
   let idx = preferred ? accounts.findIndex((a) => a.name === preferred) : -1
+  if (idx < 0 && preferred) idx = accounts.findIndex((a) => a.id != null && String(a.id) === preferred)
   const direct = idx >= 0 || accounts.length === 1
   if (idx < 0) {
     const last = lastChoices()[String(asset.id)]
@@ -70,11 +81,16 @@ export function startConnect(asset: MyAsset, protocol: string, preferred?: strin
   flow.protocol = protocol
   flow.selected = idx
   flow.manual = { username: '', password: '' }
+  flow.k8s = { namespace: k8s?.namespace ?? '', pod: k8s?.pod ?? '', container: k8s?.container ?? '' }
+  flow.chose = !direct
   return new Promise<boolean>((resolve) => {
     flow.resolve = resolve
     if (direct) {
       if (isManualAccount(accounts[idx])) {
         flow.step = 'manual'
+        flow.visible = true
+      } else if (protocol === K8S_PROTOCOL && !(flow.k8s.namespace && flow.k8s.pod)) {
+        flow.step = 'k8s'
         flow.visible = true
       } else finishConnect()
     } else {
@@ -92,7 +108,24 @@ export function chooseAccount(): void {
     flow.step = 'manual'
     return
   }
+  if (flow.protocol === K8S_PROTOCOL) {
+    flow.step = 'k8s'
+    return
+  }
   finishConnect()
+}
+
+/** After typing manual credentials: Kubernetes still needs the pod. */
+export function manualNext(): void {
+  if (flow.protocol === K8S_PROTOCOL && flow.step === 'manual') {
+    flow.step = 'k8s'
+    return
+  }
+  finishConnect()
+}
+
+export function backToAccounts(): void {
+  flow.step = 'choose'
 }
 
 export function finishConnect(): void {
@@ -109,6 +142,7 @@ export function finishConnect(): void {
     account: manual ? { ...account, username: manual.username } : account,
     actions: [...(asset.actions ?? [])],
     manual,
+    k8s: flow.protocol === K8S_PROTOCOL ? { ...flow.k8s } : undefined,
   })
   remember(asset, flow.protocol, account)
   flow.manual = { username: '', password: '' }

@@ -8,6 +8,13 @@ export interface ManualCredentials {
   password: string
 }
 
+/** A Kubernetes terminal's target: the container may be empty (the pod's default). */
+export interface K8sChoice {
+  namespace: string
+  pod: string
+  container: string
+}
+
 export interface WorkspaceTab {
   key: string
   assetId: Id
@@ -20,6 +27,8 @@ export interface WorkspaceTab {
   actions: string[]
   /** Only for @INPUT accounts; memory only, dropped when the tab closes. */
   manual?: ManualCredentials
+  /** Protocol k8s: the pod the shell runs in. */
+  k8s?: K8sChoice
   openedAt: number
   /** Set by the session panel: connecting, open, ended. */
   state?: 'connecting' | 'open' | 'ended'
@@ -52,4 +61,10 @@ export function accountLabel(a: MyAccount): string {
   if (isManualAccount(a)) return '@INPUT'
   if (a.alias && a.alias !== a.name) return `${a.name} (${a.username || a.alias})`
   return a.username && a.username !== a.name ? `${a.name} (${a.username})` : a.name
+}
+
+/** "namespace/pod" or "namespace/pod/container" of a Kubernetes tab. */
+export function podLabel(k: K8sChoice | undefined): string {
+  if (!k || !k.pod) return ''
+  return [k.namespace, k.pod, k.container].filter(Boolean).join('/')
 }

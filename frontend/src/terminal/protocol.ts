@@ -48,6 +48,10 @@ export interface OpenParams {
   account: string
   cols: number
   rows: number
+  /** Protocol k8s: where to exec (query parameters `namespace`, `pod`, `container`). */
+  namespace?: string
+  pod?: string
+  container?: string
 }
 
 export function terminalUrl(p: OpenParams, loc: Location = window.location): string {
@@ -59,6 +63,7 @@ export function terminalUrl(p: OpenParams, loc: Location = window.location): str
     cols: String(clamp(p.cols, 1, MAX_COLS)),
     rows: String(clamp(p.rows, 1, MAX_ROWS)),
   })
+  for (const k of ['namespace', 'pod', 'container'] as const) if (p[k]) q.set(k, p[k] as string)
   return `${scheme}//${loc.host}/ws/terminal?${q.toString()}`
 }
 
