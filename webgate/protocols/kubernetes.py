@@ -6,9 +6,12 @@ resize and the status channel for the exit code. The shell is ``/bin/bash`` when
 image has it and ``/bin/sh`` otherwise. The bearer token goes only into the
 ``Authorization`` header: never into a URL, a message, a log line or an exception.
 
-The lifecycle passes the pod in ``Target.options`` (``namespace``, ``pod``, optional
-``container``) with the asset's TLS settings (``ca_cert``, ``verify_tls``) and the
-account's ``secret_type``; the account secret (token or kubeconfig) is ``Target.password``.
+``Target``: ``host`` is the asset's address (the API URL), ``port`` its k8s port,
+``password`` the account secret (token or kubeconfig). ``Target.options`` holds the
+asset's extra (``ca_cert``, ``verify_tls``), the pod chosen in the browser (``namespace``,
+``pod``, optional ``container``: check them early with ``pod_options``) and optionally
+the account's ``secret_type`` (else a kubeconfig is recognised by its shape);
+``target_options`` builds exactly that.
 """
 
 from __future__ import annotations
