@@ -524,6 +524,7 @@ export default {
     userIp: 'User / from',
     assetAccount: 'Asset / account',
     downloadHelp: 'Download the recording (.cast, asciicast v2)',
+    protocolNode: 'Protocol / node',
     user: 'User',
     asset: 'Asset',
     account: 'Account',

@@ -528,6 +528,7 @@ const zhCN: Messages<typeof en> = {
     userIp: '用户 / 来源',
     assetAccount: '资产 / 账号',
     downloadHelp: '下载录像（.cast，asciicast v2）',
+    protocolNode: '协议 / 节点',
     user: '用户',
     asset: '资产',
     account: '账号',
