@@ -6,6 +6,8 @@ export interface StatusMsg {
   state: 'connecting' | 'credentials_required' | 'open' | string
   session_id?: string
   username?: string
+  /** With `open`: the grant's actions the gateway enforces for this session (copy, paste, …). */
+  actions?: string[]
 }
 export interface WatermarkMsg {
   type: 'watermark'
