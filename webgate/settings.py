@@ -72,6 +72,8 @@ class Settings:
     log_level: str = "info"
     # Extra Origins accepted for WebSockets and CSRF-bearing requests besides public_url.
     allowed_origins: tuple[str, ...] = ()
+    # Target addresses dialled despite the address policy: CIDRs or ip:port (webgate/policy/targets.py).
+    allow_targets: tuple[str, ...] = ()
     # Argon2 cost; tests lower it so that a suite of logins stays fast.
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
@@ -122,6 +124,8 @@ class Settings:
             values["secret_key_file"] = Path(v)
         if v := get("WEBGATE_ALLOWED_ORIGINS"):
             values["allowed_origins"] = tuple(o.strip().rstrip("/") for o in v.split(",") if o.strip())
+        if v := get("WEBGATE_ALLOW_TARGETS"):
+            values["allow_targets"] = tuple(t.strip() for t in v.split(",") if t.strip())
         for name in ("argon2_time_cost", "argon2_memory_kib"):
             if v := get(f"WEBGATE_{name.upper()}"):
                 values[name] = int(v)
@@ -140,6 +144,9 @@ class Settings:
             raise ConfigError("WEBGATE_STORAGE_URL must be file:///path or s3://bucket/prefix")
         if self.public_url and urlsplit(self.public_url).scheme not in ("http", "https"):
             raise ConfigError("WEBGATE_PUBLIC_URL must be an http(s) URL")
+        from webgate.policy.targets import parse_allow_list
+
+        parse_allow_list(self.allow_targets)
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
