@@ -28,6 +28,8 @@ class Target:
     # The SSH host key recorded for this asset (OpenSSH one-line form), or None on first use.
     known_host_key: str | None = None
     asset_name: str = ""
+    # The asset's address as the admin wrote it, when ``host`` is the checked IP dialled instead.
+    server_name: str = ""
     options: dict[str, object] = field(default_factory=dict)
 
     def __repr__(self) -> str:  # a Target must never print its secrets into a log or traceback

@@ -1,0 +1,1 @@
+"""Real peers (servers the gateway talks to) shared by several test layers."""
