@@ -43,10 +43,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     from webgate import db
 
-    async def run(_services: Any) -> list[str]:
-        return await db.migrate()
-
     async def main() -> list[str]:
+        # migrate is the one-shot step of a deployment (compose): it also makes the key file
+        # that every node then mounts read-only, so nodes never race to create their own.
+        from webgate.db.crypto import load_or_create_key
+
+        load_or_create_key(settings.key_file)
         await db.open_database(settings.db_url)
         try:
             return await db.migrate()

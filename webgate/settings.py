@@ -88,7 +88,12 @@ class Settings:
 
     @property
     def recordings_url(self) -> str:
-        return self.storage_url or f"file://{(_REPO_ROOT / 'recordings').resolve()}"
+        if self.storage_url:
+            return self.storage_url
+        # In a checkout the top-level recordings/ folder; in an installed package (no
+        # pyproject.toml beside it) under the data directory, never inside site-packages.
+        root = _REPO_ROOT / "recordings" if (_REPO_ROOT / "pyproject.toml").is_file() else self.data_dir / "recordings"
+        return f"file://{root.resolve()}"
 
     @property
     def secure_cookies(self) -> bool:

@@ -34,3 +34,10 @@ def test_check_reports_unreachable_database(tmp_path):
            "WEBGATE_GUACD": "127.0.0.1:1"}
     check = run(["check"], env)
     assert check.returncode == 1 and "FAIL database" in check.stdout
+
+
+def test_migrate_alone_creates_the_key_file_for_the_nodes(tmp_path):
+    env = {**os.environ, "WEBGATE_DATA_DIR": str(tmp_path), "WEBGATE_SECRET_KEY_FILE": str(tmp_path / "keys" / "secret.key")}
+    env.pop("WEBGATE_DATABASE_URL", None)
+    assert run(["migrate"], env).returncode == 0
+    assert oct((tmp_path / "keys" / "secret.key").stat().st_mode & 0o777) == "0o600"

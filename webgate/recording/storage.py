@@ -80,8 +80,13 @@ class S3Storage:
 
             self._stack = AsyncExitStack()
             s = self._settings
+            from botocore.config import Config
+
+            # Custom endpoints (MinIO, s3rver, Ceph) want path-style URLs: bucket names need no DNS.
+            config = Config(s3={"addressing_style": "path"} if s.s3_endpoint else {}, connect_timeout=5,
+                            read_timeout=30, retries={"max_attempts": 3, "mode": "standard"})
             self._client = await self._stack.enter_async_context(get_session().create_client(
-                "s3", endpoint_url=s.s3_endpoint or None, region_name=s.s3_region,
+                "s3", endpoint_url=s.s3_endpoint or None, region_name=s.s3_region, config=config,
                 aws_access_key_id=s.s3_access_key or None, aws_secret_access_key=s.s3_secret_key or None))
         return self._client
 
