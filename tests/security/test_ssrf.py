@@ -16,8 +16,14 @@ from typing import Any
 
 import pytest
 
-from tests.integration.terminal_client import Term, grant, make_account, make_ssh_asset, user_and_cookie
-from tests.peers.gateway import gateway  # noqa: F401 - fixture
+from tests.integration.terminal_client import (
+    Term,
+    grant,
+    make_account,
+    make_ssh_asset,
+    user_and_cookie,
+)
+from tests.peers import gateway as gateway_peer
 from webgate.db.models import Session
 from webgate.errors import ConfigError
 from webgate.policy import targets
@@ -26,13 +32,16 @@ from webgate.services import Services
 from webgate.settings import Settings
 from webgate.terminal.channel import ConnectFailed, Target
 
+gateway = gateway_peer.gateway  # the fixture: the app served by uvicorn
+
 # Spellings of 127.0.0.1 (and of loopback generally) that the C resolver or the kernel accept.
 LOOPBACK_FORMS = ["127.0.0.1", "localhost", "127.1", "0x7f.1", "2130706433", "017700000001", "0x7f000001",
                   "127.000.000.001", "::ffff:127.0.0.1", "[::ffff:7f00:1]", "127.9.9.9"]
 OTHER_FORBIDDEN = {
     "::1": "loopback", "169.254.169.254": "cloud metadata", "fd00:ec2::254": "cloud metadata",
     "100.100.100.200": "cloud metadata", "169.254.10.1": "link-local", "fe80::1": "link-local",
-    "0.0.0.0": "unspecified", "0": "unspecified", "::": "unspecified", "224.0.0.1": "multicast or broadcast",
+    "0.0.0.0": "unspecified",  # noqa: S104 - an address under attack, not a bind
+    "0": "unspecified", "::": "unspecified", "224.0.0.1": "multicast or broadcast",
     "ff02::1": "multicast or broadcast", "255.255.255.255": "multicast or broadcast",
     "64:ff9b::7f00:1": "loopback",  # NAT64 to 127.0.0.1
     "2002:a9fe:a9fe::": "cloud metadata",  # 6to4 wrapping 169.254.169.254
@@ -75,7 +84,7 @@ async def _attempt(services: Services, gateway: str, address: str, port: int,
                    user: str = "alice") -> tuple[dict[str, Any], Session]:
     person, cookie = await user_and_cookie(services, gateway, user)
     asset = await make_ssh_asset(services, port, address=address, name=f"asset-of-{user}")
-    await make_account(services, asset, "ops", "root", secret="irrelevant")
+    await make_account(services, asset, "ops", "root", secret="irrelevant")  # noqa: S106 - never used
     await grant(person, asset, ["ops"], name=f"perm-{user}")
     term = await Term.connect(gateway, cookie, f"asset={asset.id}&account=ops")
     err = await term.until_control("error", timeout=20)
