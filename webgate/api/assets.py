@@ -16,6 +16,7 @@ from webgate.assets.rules import AssetCreate, AssetPatch, clean_asset
 from webgate.db.models import Asset, Node
 from webgate.errors import Conflict, ValidationFailed
 from webgate.policy.access import asset_node_paths, in_subtree
+from webgate.sessions.hostkeys import RESERVED as HOST_KEY_FIELDS
 
 FIELDS = ("name", "address", "platform", "protocols", "labels", "comment", "is_active", "extra")
 
@@ -79,6 +80,8 @@ async def save_asset(ctx: Ctx, asset: Asset | None, body: AssetPatch, nodes: lis
     current = {f: getattr(asset, f) for f in FIELDS} if asset else {}
     if asset and given.get("platform", asset.platform) != asset.platform and "protocols" not in given:
         current["protocols"] = []  # a new platform brings its own default protocols
+    if asset and "extra" in given:  # host keys survive a PATCH of extra (trusted via api/host_keys only)
+        given["extra"] = {**given["extra"], **{k: v for k, v in (asset.extra or {}).items() if k in HOST_KEY_FIELDS}}
     merged = clean_asset({**current, **given}) if asset else clean_asset(given)
     changes = {f: merged[f] for f in FIELDS if f in merged and (asset is None or merged[f] != current[f])}
     if "name" in changes and await ctx.scoped(Asset).filter(name=changes["name"]).exists():

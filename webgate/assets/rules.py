@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, Field, field_validator
 
 from webgate.errors import ValidationFailed
+from webgate.sessions.hostkeys import RESERVED as HOST_KEY_FIELDS
 
 PROTOCOLS = ("ssh", "telnet", "rdp", "vnc", "sftp", "mysql", "postgresql", "redis", "k8s", "http", "https")
 
@@ -94,6 +95,8 @@ class AssetPatch(BaseModel):
     def _extra(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         if value is None:
             return None
+        # Host keys are trusted through /assets/{id}/host-key only; a round-tripped copy is ignored.
+        value = {k: v for k, v in value.items() if k not in HOST_KEY_FIELDS}
         if len(json.dumps(value)) > MAX_EXTRA_BYTES:
             raise ValueError(f"Extra settings are limited to {MAX_EXTRA_BYTES // 1024} KB.")
         for key, item in value.items():
