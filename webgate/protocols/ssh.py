@@ -179,13 +179,17 @@ async def open_channel(target: Target) -> SSHChannel:
     except asyncssh.HostKeyNotVerifiable:
         if not client.mismatch:
             raise ConnectFailed(f"The SSH host key of {where} could not be verified.", code="host_key_invalid") from None
-        raise ConnectFailed(
+        changed = ConnectFailed(
             f"The SSH host key of {target.asset_name or where} has changed since it was first recorded "
             f"(recorded {_fingerprint(expected)}, now {_fingerprint(client.seen)}). This happens when the "
             "server was reinstalled, but it can also mean someone is intercepting the connection, so it was "
             "refused. An admin must confirm the new key before anyone can connect.",
             code="host_key_changed",
-            details={"recorded": _fingerprint(expected), "presented": _fingerprint(client.seen)}) from None
+            details={"recorded": _fingerprint(expected), "presented": _fingerprint(client.seen)})
+        # The key itself, for the lifecycle to keep for an admin to accept (not sent to the browser).
+        changed.presented_key = (client.seen.export_public_key("openssh").decode().strip()  # type: ignore[attr-defined]
+                                 if client.seen else None)
+        raise changed from None
     except asyncssh.PermissionDenied:
         raise ConnectFailed(f"{where} refused the login for user '{target.username}' (wrong password or key). "
                             "Check the account, or ask your admin.", code="target_auth_failed") from None

@@ -32,7 +32,8 @@ from webgate.recording.asciicast import AsciicastRecorder, NullRecorder, Recorde
 from webgate.services import Services
 from webgate.sessions.endings import Ending, ending_for
 from webgate.sessions.grant import Grant, resolve_grant, reveal
-from webgate.sessions.hostkeys import record_host_key, recorded_host_key
+from webgate.sessions.hostkeys import RESERVED as HOST_KEY_FIELDS
+from webgate.sessions.hostkeys import note_presented_key, record_host_key, recorded_host_key
 from webgate.sessions.registry import live_sessions
 from webgate.terminal.channel import Channel, ConnectFailed, Target
 from webgate.terminal.gate import InputGate
@@ -57,7 +58,7 @@ class OpenRequest:
 
 def _connector_options(grant: Grant, req: OpenRequest) -> dict[str, object]:
     """The asset's connection settings, overridden by the browser's checked choices."""
-    options: dict[str, object] = {k: v for k, v in (grant.asset.extra or {}).items() if k != "ssh_host_key"}
+    options: dict[str, object] = {k: v for k, v in (grant.asset.extra or {}).items() if k not in HOST_KEY_FIELDS}
     options.update(req.options)
     if grant.account is not None:
         options["secret_type"] = grant.account.secret_type
@@ -168,6 +169,8 @@ class LiveSession:
             target = await pin_target(services.settings, req.protocol, target)
             session.channel = await connector(target)
         except ConnectFailed as exc:
+            if exc.code == "host_key_changed" and getattr(exc, "presented_key", None):
+                await note_presented_key(grant.asset, exc.presented_key, services.clock.now())
             await session.finish(Ending(exc.code, exc.message))
             raise
         except asyncio.CancelledError:  # the browser left while we were dialling
