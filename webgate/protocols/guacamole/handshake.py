@@ -13,11 +13,15 @@ that. Bytes guacd sent after ``ready`` are returned as ``pending`` for the relay
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import logging
+import random
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from webgate.protocols.guacamole.instruction import InstructionError, encode, parse_one
 from webgate.protocols.guacamole.relay import instruction_end
+
+log = logging.getLogger("webgate.guacamole")
 
 HANDSHAKE_TIMEOUT = 15.0  # seconds for the TCP connect, and again for the handshake itself
 _MAX_HANDSHAKE = 1 << 16
@@ -131,3 +135,21 @@ async def _run(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, proto
         raise HandshakeFailed(f"guacd broke the protocol during the handshake ({exc}).") from None
     return Connected(reader, writer, connection_id=ready[1] if len(ready) > 1 else "", version=args[1],
                      pending=incoming.buf)
+
+
+class NoGuacd(Exception):
+    """No configured guacd endpoint accepted a connection."""
+
+
+async def handshake_any(endpoints: Sequence[tuple[str, int]], protocol: str, params: Mapping[str, str],
+                        display: Display) -> Connected:
+    """Spread sessions over the guacd endpoints (random start), skipping dead ones."""
+    if not endpoints:
+        raise NoGuacd("no guacd endpoint is configured")
+    first = random.randrange(len(endpoints))  # noqa: S311 - load spreading, not security
+    for host, port in (*endpoints[first:], *endpoints[:first]):
+        try:
+            return await handshake(host, port, protocol, params, display)
+        except (OSError, TimeoutError) as exc:
+            log.warning("guacd %s:%s not usable (%s); trying the next one", host, port, type(exc).__name__)
+    raise NoGuacd("no guacd endpoint answered")

@@ -1,0 +1,77 @@
+"""Graphical recordings: guacd writes the file, the gateway checks it and collects it.
+
+guacd records each connection itself (Guacamole protocol text). The gateway created the
+directory, so it can prove the recording started (guacd skips recording silently when
+the directory is wrong) and, when the session ends, wait until guacd has stopped
+writing before gzipping, hashing and storing it under a key built from the session id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import uuid
+from pathlib import Path
+
+from webgate.recording.asciicast import Finished, _gzip_and_hash
+from webgate.recording.storage import Storage
+
+log = logging.getLogger("webgate.recording")
+
+STARTED_WITHIN = 3.0  # seconds for guacd to create the file after ``ready``
+SETTLE = 0.25  # the file is complete once its size stays the same this long (guacd closed it)
+SETTLE_MAX = 5.0
+
+
+def guac_recording_key(session_id: uuid.UUID) -> str:
+    return f"guacamole/{session_id.hex[:2]}/{session_id}.guac.gz"
+
+
+class GuacRecording:
+    """The Recorder seam for a file guacd writes (``output``/``input`` see nothing here)."""
+
+    def __init__(self, *, session_id: uuid.UUID, path: Path, storage: Storage) -> None:
+        self._id = session_id
+        self.path = path
+        self._storage = storage
+        self._done = False
+
+    def output(self, data: bytes) -> None:
+        return None
+
+    def input(self, data: bytes) -> None:
+        return None
+
+    def resize(self, cols: int, rows: int) -> None:
+        return None
+
+    def flush(self) -> None:
+        return None
+
+    async def _settled(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SETTLE_MAX
+        size = -1
+        while loop.time() < deadline:
+            now = self.path.stat().st_size
+            if now == size:
+                return
+            size = now
+            await asyncio.sleep(SETTLE)
+        log.warning("recording %s still growing after %ss; stored as it is", self._id, SETTLE_MAX)
+
+    async def finalize(self) -> Finished | None:
+        """Gzip, hash and store guacd's file, then remove the spool directory; safe to call twice."""
+        if self._done:
+            return None
+        self._done = True
+        if not self.path.is_file():
+            return None
+        await self._settled()
+        packed = self.path.with_name(self.path.name + ".gz")
+        sha, size = await asyncio.to_thread(_gzip_and_hash, self.path, packed)
+        key = guac_recording_key(self._id)
+        await self._storage.put_file(key, packed)
+        await asyncio.to_thread(shutil.rmtree, self.path.parent, True)
+        return Finished(key=key, sha256=sha, size=size)

@@ -1,0 +1,222 @@
+"""Graphical sessions (VNC through guacd): the same LiveSession, with a guacd link as channel.
+
+The order is the terminal one — authorise → secret → row → audit → register → address
+policy → dial — and ``finish`` (inherited) finalises the row once, on every kind of end.
+What differs: the "dial" is the gateway's own guacd handshake, output is relayed in whole
+Guacamole instructions, input arrives as already-filtered instructions, and the recording
+is written by guacd into a directory the gateway created and is collected at the end.
+
+``ready`` from guacd is not a successful login: a refused VNC password arrives after it as
+``error … 519``; the relay stops on it and the session ends with a plain sentence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from webgate.auth.principal import Principal
+from webgate.db.models import Session
+from webgate.errors import BadRequest, WebgateError
+from webgate.policy.targets import check_target
+from webgate.protocols.guacamole.handshake import (
+    Connected,
+    Display,
+    HandshakeFailed,
+    NoGuacd,
+    handshake_any,
+)
+from webgate.protocols.guacamole.instruction import InstructionError, encode, parse_one
+from webgate.protocols.guacamole.relay import Relay, split_complete
+from webgate.protocols.guacamole.status import describe
+from webgate.protocols.vnc import RECORDING_NAME, prepare_recording_dir, vnc_parameters
+from webgate.recording.guac import STARTED_WITHIN, GuacRecording
+from webgate.services import Services
+from webgate.sessions.endings import Ending, ending_for
+from webgate.sessions.grant import reveal
+from webgate.sessions.lifecycle import LiveSession, OpenRequest, _audit, _authorize, _watermark
+from webgate.sessions.registry import live_sessions
+from webgate.terminal.channel import ConnectFailed
+
+log = logging.getLogger("webgate.sessions")
+
+GRAPHICAL_PROTOCOLS = ("vnc",)
+MAX_HELD = 8 << 20  # bytes of drawing held back while waiting for the recording to start
+NO_GUACD = "The remote desktop service (guacd) is not reachable. Tell your admin."
+
+
+class GuacdLink:
+    """The open guacd connection in the place of a terminal channel."""
+
+    exit_status: int | None = None
+    host_key: str | None = None
+
+    def __init__(self, connected: Connected) -> None:
+        self.connected = connected
+
+    async def write(self, data: bytes) -> None:
+        self.connected.writer.write(data)
+        await self.connected.writer.drain()
+
+    async def close(self) -> None:
+        """Say ``disconnect`` and wait for guacd to hang up: it closes the recording before it does."""
+        writer, reader = self.connected.writer, self.connected.reader
+        if writer.is_closing():
+            return
+        with contextlib.suppress(Exception):
+            writer.write(encode("disconnect").encode())
+            async with asyncio.timeout(3):
+                await writer.drain()
+                while await reader.read(1 << 16):
+                    pass
+        writer.close()
+
+
+class GraphicalSession(LiveSession):
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.link: GuacdLink | None = None
+        self.status: int | None = None  # guacd's status code when guacd ended the session
+
+    @classmethod
+    async def open_graphical(cls, services: Services, principal: Principal, req: OpenRequest,
+                             display: Display) -> GraphicalSession:
+        if req.protocol not in GRAPHICAL_PROTOCOLS:
+            raise BadRequest(f"'{req.protocol[:20]}' cannot be opened as a remote desktop here "
+                             f"(supported: {', '.join(GRAPHICAL_PROTOCOLS)}).", code="unsupported_protocol")
+        now = services.clock.now()
+        grant = await _authorize(services, principal, req, now)  # nothing is read or dialled before it
+        if grant.account is None:
+            raise BadRequest("Typed credentials are not available for remote desktops yet; "
+                             "ask your admin for a stored account.", code="input_account_unsupported")
+        policy = await services.policy(grant.asset.org_id)
+        password, _ = reveal(services, grant.account)
+        row = await Session.create(
+            org_id=grant.asset.org_id, user_id=principal.user.id, username=principal.user.username,
+            asset_id=grant.asset.id, asset_name=grant.asset.name, account_username=grant.username[:128],
+            protocol=req.protocol, client_ip=req.client_ip[:64], user_agent=req.user_agent[:512],
+            node_name=services.settings.node_name, status="starting", started_at=now,
+            playback={"format": "guacamole", "width": display.width, "height": display.height})
+        row.watermark = _watermark(policy, row, now.strftime("%Y-%m-%d %H:%M"))
+        await Session.filter(id=row.id).update(watermark=row.watermark)
+        session = cls(services, row, grant, policy)
+        session.principal, session.request = principal, req
+        live_sessions(services).add(session)
+        await _audit(services, row, "connect", {"protocol": req.protocol, "account": grant.username})
+        try:
+            await session._dial(password, display)
+        except HandshakeFailed as exc:
+            reason, message = describe(exc.status)
+            session.status = exc.status
+            await session.finish(Ending(reason, message))
+            raise ConnectFailed(message) from None
+        except NoGuacd:
+            await session.finish(Ending("guacd_unreachable", NO_GUACD))
+            raise ConnectFailed(NO_GUACD) from None
+        except WebgateError as exc:
+            await session.finish(Ending(exc.code, exc.message))
+            raise
+        except asyncio.CancelledError:
+            await session.finish(ending_for("client_closed"))
+            raise
+        except BaseException:
+            await session.finish(ending_for("error"))
+            raise
+        finally:
+            del password
+        session.row.status = "live"
+        await Session.filter(id=row.id).update(status="live")
+        return session
+
+    async def _dial(self, password: str | None, display: Display) -> None:
+        settings = self.services.settings
+        ip = await check_target(settings, self.grant.asset.address, self.grant.port)  # the address dialled
+        folder = prepare_recording_dir(settings.data_dir, self.id)
+        recording = GuacRecording(session_id=self.id, path=folder / RECORDING_NAME, storage=self.services.storage)
+        self.recorder = recording
+        params = vnc_parameters(address=str(ip), port=self.grant.port, password=password,
+                                actions=self.grant.actions, options=self.grant.asset.extra or {}, recording=folder)
+        connected = await handshake_any(settings.guacd, self.row.protocol, params, display)
+        del params
+        self.link = GuacdLink(connected)
+        self.channel = self.link  # type: ignore[assignment]  # finish() closes it
+        if not await self._recording_started(connected, recording):  # else guacd runs it unrecorded
+            raise WebgateError(ending_for("recording_failed").message, code="recording_failed")
+
+    async def _recording_started(self, connected: Connected, recording: GuacRecording) -> bool:
+        """Wait for guacd's recording file, holding back what guacd draws meanwhile (nothing
+        reaches the browser unrecorded). An ``error`` from guacd first (a refused login: no file
+        is ever made) or guacd hanging up is left for the relay to report."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STARTED_WITHIN
+        while not recording.path.is_file():
+            if loop.time() >= deadline or len(connected.pending) > MAX_HELD:
+                return False
+            try:
+                async with asyncio.timeout(0.05):
+                    data = await connected.reader.read(1 << 16)
+            except TimeoutError:
+                continue
+            if not data:
+                return True
+            connected.pending += data
+            _, starts = split_complete(connected.pending)
+            if any(connected.pending.startswith(b"5.error,", start) for start in starts):
+                return True
+        return True
+
+    async def send_instruction(self, instruction: list[str], *, user_input: bool) -> None:
+        """A filtered browser instruction to guacd; user input also resets the idle timer."""
+        assert self.link is not None
+        data = encode(*instruction).encode()
+        if user_input:
+            self.meter.input(data)
+        else:
+            self.meter.bytes_in += len(data)
+        await self.link.write(data)
+
+    async def run_relay(self, send: Callable[[str], Awaitable[None]]) -> Ending:
+        """Relay guacd → browser until something ends the session; returns why."""
+        assert self.link is not None
+
+        async def out(batch: bytes) -> None:
+            self.meter.output(batch)
+            await send(batch.decode("utf-8"))  # ASGI text frames are str; one C-speed decode per batch
+
+        relay = Relay(self.link.connected.reader, out, self.link.connected.pending)
+        pump = asyncio.create_task(relay.run())
+        watch = asyncio.create_task(self._watchdog())
+        stop = asyncio.create_task(self._stop.wait())
+        try:
+            await asyncio.wait({pump, watch, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (pump, watch, stop):
+                task.cancel()
+        if stop.done() and not stop.cancelled() and self._stop_ending:
+            ending = self._stop_ending
+        elif watch.done() and not watch.cancelled():
+            ending = watch.result()
+        elif pump.done() and not pump.cancelled() and pump.exception() is not None:
+            exc = pump.exception()
+            if isinstance(exc, InstructionError | UnicodeDecodeError):
+                log.error("session %s: guacd broke the protocol: %s", self.id, exc)
+                ending = ending_for("error")
+            else:
+                ending = ending_for("client_gone")
+        elif relay.error is not None:
+            ending = self._guacd_error(relay.error)
+        else:
+            ending = ending_for("target_exited")
+        await self.finish(ending)
+        return self.ending or ending
+
+    def _guacd_error(self, raw: bytes) -> Ending:
+        try:
+            parts = parse_one(raw.decode("utf-8"), max_chars=1 << 16)
+            self.status = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else None
+        except (InstructionError, UnicodeDecodeError):
+            self.status = None
+        reason, message = describe(self.status)
+        return Ending(reason, message)
