@@ -19,8 +19,10 @@ from webgate.clock import Clock
 from webgate.middleware import PrincipalMiddleware, SecurityHeadersMiddleware
 from webgate.services import Services
 from webgate.sessions.control import listen_for_kills
+from webgate.sessions.recovery import close_stale_sessions
 from webgate.settings import Settings
 from webgate.web import spa_routes
+from webgate.ws.guacamole import routes as guacamole_routes
 from webgate.ws.terminal import routes as terminal_routes
 
 log = logging.getLogger("webgate")
@@ -54,6 +56,7 @@ def create_app(settings: Settings, clock: Clock | None = None, *, migrate: bool 
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         services = await Services.start(settings, clock, migrate=migrate)
         app.state.services = services
+        await close_stale_sessions(services)  # rows a crash of this node left open
         listening = asyncio.Event()
         kills = asyncio.create_task(listen_for_kills(services, listening))
         await asyncio.wait({kills, asyncio.create_task(listening.wait())}, timeout=5,
@@ -71,6 +74,7 @@ def create_app(settings: Settings, clock: Clock | None = None, *, migrate: bool 
         Mount("/api/v1", routes=v1),
         *docs_routes,
         *terminal_routes,
+        *guacamole_routes,
         *spa_routes(),
     ]
     app = Starlette(
