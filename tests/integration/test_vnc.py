@@ -1,0 +1,259 @@
+"""VNC remote desktops through /ws/guacamole: real guacd 1.3.0, real Xvnc with an xterm drawing.
+
+A Guacamole client drives the gateway's WebSocket as guacamole-common-js does. What the
+browser sees first is the tunnel-internal ``0.,36.<uuid>;`` (webgate's own id), then
+drawing instructions: guacd's ``args``/``ready`` are consumed by the gateway's handshake.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import hashlib
+import os
+import random
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import websockets
+
+from tests.conftest import peer_missing
+from tests.integration.conftest import free_port
+from tests.integration.terminal_client import grant, make_account, user_and_cookie
+from webgate.db.models import Asset, OperationLog, Organization, Session
+from webgate.protocols.guacamole.instruction import Parser, encode
+from webgate.services import Services
+from webgate.settings import Settings
+
+pytestmark = pytest.mark.slow
+
+VNC_PASSWORD = "vnc-pass1"
+
+
+@dataclass(frozen=True)
+class Desktop:
+    guacd_port: int
+    vnc_port: int
+
+
+def _wait_port(port: int, proc: subprocess.Popen[bytes], what: str, timeout: float = 10) -> None:
+    import socket
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{what} did not start listening")
+
+
+def _free_display() -> int:
+    for _ in range(200):
+        n = random.randrange(100, 900)
+        if not Path(f"/tmp/.X{n}-lock").exists() and not Path(f"/tmp/.X11-unix/X{n}").exists():
+            return n
+    raise RuntimeError("no free X display number")
+
+
+@pytest.fixture(scope="session")
+def desktop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desktop]:
+    for binary in ("guacd", "Xvnc", "vncpasswd", "xterm"):
+        if shutil.which(binary) is None:
+            peer_missing(binary)
+    work = tmp_path_factory.mktemp("vnc")
+    pw = work / "vncpasswd.bin"
+    pw.write_bytes(subprocess.run(["vncpasswd", "-f"], input=f"{VNC_PASSWORD}\n".encode(), capture_output=True,
+                                  check=True).stdout)
+    pw.chmod(0o600)
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        guacd_port, vnc_port, display = free_port(), free_port(), _free_display()
+        guacd = subprocess.Popen(["guacd", "-b", "127.0.0.1", "-l", str(guacd_port), "-f", "-L", "debug"],
+                                 stdout=subprocess.DEVNULL, stderr=open(work / "guacd.log", "wb"))  # noqa: SIM115
+        procs.append(guacd)
+        xvnc = subprocess.Popen(["Xvnc", f":{display}", "-rfbport", str(vnc_port), "-localhost", "-nolisten", "tcp",
+                                 "-SecurityTypes", "VncAuth", "-PasswordFile", str(pw), "-geometry", "800x600",
+                                 "-depth", "24", "-AlwaysShared"],
+                                stdout=subprocess.DEVNULL, stderr=open(work / "xvnc.log", "wb"))  # noqa: SIM115
+        procs.append(xvnc)
+        _wait_port(guacd_port, guacd, "guacd")
+        _wait_port(vnc_port, xvnc, "Xvnc")
+        procs.append(subprocess.Popen(["xterm", "-e", "bash -c 'while true; do date; sleep 0.2; done'"],
+                                      env={**os.environ, "DISPLAY": f":{display}"},
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        time.sleep(0.5)
+        yield Desktop(guacd_port=guacd_port, vnc_port=vnc_port)
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.fixture
+def settings(settings: Settings, desktop: Desktop) -> Settings:
+    return settings.with_(guacd=(("127.0.0.1", desktop.guacd_port),))
+
+
+class GuacClient:
+    """A browser-like Guacamole client: answers sync, keeps every instruction and message."""
+
+    def __init__(self, ws: websockets.ClientConnection) -> None:
+        self.ws = ws
+        self.parser = Parser(max_chars=1 << 22, max_elements=1024)
+        self.messages: list[str] = []
+        self.instructions: list[list[str]] = []
+        self.closed = False
+
+    @classmethod
+    async def connect(cls, gateway: str, cookie: str, query: str) -> GuacClient:
+        ws = await websockets.connect(f"ws://{gateway}/ws/guacamole?{query}", subprotocols=["guacamole"],
+                                      additional_headers={"Origin": f"http://{gateway}", "Cookie": cookie},
+                                      max_size=None)
+        assert ws.subprotocol == "guacamole"
+        return cls(ws)
+
+    def opcodes(self) -> list[str]:
+        return [i[0] for i in self.instructions]
+
+    async def until(self, opcode: str, timeout: float = 15, args: list[str] | None = None) -> list[str]:
+        deadline = time.monotonic() + timeout
+        while True:
+            for instruction in self.instructions:
+                if instruction[0] == opcode and (args is None or instruction[1:] == args):
+                    return instruction
+            if self.closed:
+                raise AssertionError(f"closed before {opcode}: {self.opcodes()[-10:]}")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"no {opcode}; saw {self.opcodes()[-10:]}")
+            try:
+                message = await asyncio.wait_for(self.ws.recv(), remaining)
+            except TimeoutError:
+                continue
+            except websockets.ConnectionClosed:
+                self.closed = True
+                continue
+            assert isinstance(message, str)
+            self.messages.append(message)
+            got = self.parser.feed(message)
+            assert got and self.parser.pending == 0, "a message did not hold whole instructions"
+            for instruction in got:
+                self.instructions.append(instruction)
+                if instruction[0] == "sync":
+                    await self.ws.send(encode("sync", instruction[1]))
+
+    async def send(self, text: str) -> None:
+        await self.ws.send(text)
+
+
+async def _vnc_asset(services: Services, port: int, password: str, actions: tuple[str, ...] = ("connect",),
+                     ) -> tuple[str, str, str]:
+    org = await Organization.get(is_default=True)
+    asset = await Asset.create(org=org, name="desk01", address="127.0.0.1", platform="linux",
+                               protocols=[{"name": "vnc", "port": port}])
+    await make_account(services, asset, "vncacct", "", secret=password)
+    return str(asset.id), "vncacct", ",".join(actions)
+
+
+async def _open(services: Services, gateway: str, desktop: Desktop, password: str = VNC_PASSWORD,
+                actions: tuple[str, ...] = ("connect",)) -> GuacClient:
+    user, cookie = await user_and_cookie(services, gateway)
+    asset_id, account, _ = await _vnc_asset(services, desktop.vnc_port, password)
+    asset = await Asset.get(id=asset_id)
+    perm = await grant(user, asset, [account], actions)
+    perm.protocols = ["vnc"]
+    await perm.save()
+    return await GuacClient.connect(gateway, cookie, f"asset={asset_id}&account={account}&width=800&height=600")
+
+
+async def _ended_row(timeout: float = 15) -> Session:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rows = await Session.all()
+        if rows and rows[0].status == "ended":
+            return rows[0]
+        await asyncio.sleep(0.1)
+    raise AssertionError("the session row was not finalised")
+
+
+async def test_browser_sees_tunnel_id_then_drawing_and_recording_is_complete(
+        services: Services, gateway: str, desktop: Desktop) -> None:
+    client = await _open(services, gateway, desktop)
+    await client.until("img")
+    await client.until("sync")
+    first = client.messages[0]
+    assert first.startswith("0.,36.") and first.endswith(";")
+    tunnel_id = uuid.UUID(client.instructions[0][1])
+    assert "ready" not in client.opcodes() and "args" not in client.opcodes()
+    assert client.opcodes()[1] == "size"
+    await client.send(encode("", "ping", "12345"))
+    await client.send(encode("mouse", "100", "100", "0") + encode("key", "97", "1") + encode("key", "97", "0"))
+    await client.until("", args=["ping", "12345"])  # the internal ping is answered by the gateway
+    await client.ws.close()
+    row = await _ended_row()
+    assert row.protocol == "vnc" and row.end_reason == "client_closed" and row.id != tunnel_id
+    assert row.bytes_out > 0 and row.bytes_in > 0 and row.recording_key.endswith(".guac.gz")
+    packed = await services.storage.get_bytes(row.recording_key)
+    assert hashlib.sha256(packed).hexdigest() == row.recording_sha256
+    text = gzip.decompress(packed).decode()
+    parser = Parser(max_chars=1 << 22, max_elements=4096)
+    recorded = parser.feed(text)
+    assert parser.pending == 0 and text.endswith(";"), "the recording ends in a complete instruction"
+    opcodes = {i[0] for i in recorded}
+    assert {"size", "img", "sync"} <= opcodes and "key" in opcodes  # recording-include-keys
+    assert not (services.settings.data_dir / "spool" / "guacamole" / str(row.id)).exists()
+    actions = await OperationLog.filter(resource_type="session").values_list("action", flat=True)
+    assert sorted(actions) == ["connect", "disconnect"]
+
+
+async def test_wrong_password_is_a_clear_error_not_a_session(services: Services, gateway: str,
+                                                            desktop: Desktop) -> None:
+    client = await _open(services, gateway, desktop, password="wrong-one")
+    error = await client.until("error")
+    assert error[2] == "519" and "refused the login" in error[1]
+    row = await _ended_row()
+    assert row.end_reason == "login_failed"
+
+
+@pytest.mark.parametrize("attack", [
+    encode("select", "vnc"),
+    encode("connect", "VERSION_1_3_0", "127.0.0.1", "22"),
+    encode("args", "VERSION_1_3_0"),
+    "4.size,5.1024,3.768;",  # a length lie
+    encode("clipboard", "0", "text/plain"),  # no paste permission
+    encode("blob", "7", "aGk="),  # a stream the browser never opened
+])
+async def test_injection_closes_with_error_and_audit(services: Services, gateway: str, desktop: Desktop,
+                                                     attack: str) -> None:
+    client = await _open(services, gateway, desktop)
+    await client.until("sync")
+    await client.send(attack)
+    error = await client.until("error")
+    assert error[2] == "768"
+    for _ in range(50):
+        if client.closed:
+            break
+        try:
+            await asyncio.wait_for(client.ws.recv(), 0.1)
+        except TimeoutError:
+            pass
+        except websockets.ConnectionClosed:
+            client.closed = True
+    assert client.ws.close_code == 1008
+    row = await _ended_row()
+    assert row.end_reason == "protocol_error"
+    refused = await OperationLog.filter(action="input_refused").first()
+    assert refused is not None and refused.resource_id == str(row.id)
