@@ -257,3 +257,25 @@ async def test_injection_closes_with_error_and_audit(services: Services, gateway
     assert row.end_reason == "protocol_error"
     refused = await OperationLog.filter(action="input_refused").first()
     assert refused is not None and refused.resource_id == str(row.id)
+
+
+async def test_without_permission_an_error_and_no_session(services: Services, gateway: str,
+                                                         desktop: Desktop) -> None:
+    _, cookie = await user_and_cookie(services, gateway)
+    asset_id, account, _ = await _vnc_asset(services, desktop.vnc_port, VNC_PASSWORD)
+    client = await GuacClient.connect(gateway, cookie, f"asset={asset_id}&account={account}")
+    error = await client.until("error")
+    assert error[2] == "768" and "not found" in error[1].lower()
+    assert await Session.all().count() == 0
+
+
+async def test_a_length_lie_while_opening_is_refused_and_audited(services: Services, gateway: str,
+                                                                 desktop: Desktop) -> None:
+    client = await _open(services, gateway, desktop)
+    await client.send("4.size,2.1024;")
+    error = await client.until("error")
+    assert error[2] == "768"
+    refused = await OperationLog.filter(action="input_refused").first()
+    assert refused is not None and "length" in refused.changes["reason"]
+    await asyncio.sleep(0.5)
+    assert all(row.status == "ended" for row in await Session.all())
