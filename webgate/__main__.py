@@ -34,9 +34,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     port = args.port or settings.port
     print(f"webgate {__version__} on http://{host}:{port}  (node {settings.node_name}, database {settings.dialect})",
           flush=True)
-    uvicorn.run(create_app(settings, migrate=not args.no_migrate), host=host, port=port,
-                log_level=settings.log_level, proxy_headers=False, ws_max_size=1 << 20,
-                server_header=False, lifespan="on")
+    from webgate.sessions.recovery import GracefulServer
+
+    app = create_app(settings, migrate=not args.no_migrate)
+    config = uvicorn.Config(app, host=host, port=port, log_level=settings.log_level, proxy_headers=False,
+                            ws_max_size=1 << 20, server_header=False, lifespan="on", timeout_graceful_shutdown=15)
+    GracefulServer(config, app).run()  # live sessions hear "restarting" before the sockets close
     return 0
 
 

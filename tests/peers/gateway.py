@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 import uvicorn
@@ -11,17 +12,24 @@ import uvicorn
 from tests.peers.sshd import free_port
 
 
-@pytest.fixture
-async def gateway(app: object) -> AsyncIterator[str]:
-    """The test app served by uvicorn on a loopback port (lifespan already run by ``app``)."""
+async def serve(app: Any, server: Callable[[uvicorn.Config], uvicorn.Server] = uvicorn.Server,
+                ) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
+    """Start serving ``app`` (its lifespan already run); returns the server, its task and host:port."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off",  # type: ignore[arg-type]
-                                           log_level="warning", ws="auto"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
+    srv = server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning", ws="auto",
+                                timeout_graceful_shutdown=10))
+    task = asyncio.create_task(srv.serve())
+    while not srv.started:  # noqa: ASYNC110 - uvicorn offers no event for it
         if task.done():
             task.result()
         await asyncio.sleep(0.01)
-    yield f"127.0.0.1:{port}"
+    return srv, task, f"127.0.0.1:{port}"
+
+
+@pytest.fixture
+async def gateway(app: object) -> AsyncIterator[str]:
+    """The test app served by uvicorn on a loopback port (lifespan already run by ``app``)."""
+    server, task, address = await serve(app)
+    yield address
     server.should_exit = True
     await asyncio.wait_for(task, 10)

@@ -139,3 +139,27 @@ class AsciicastRecorder:
         self._path.unlink(missing_ok=True)
         packed.unlink(missing_ok=True)
         return Finished(key=key, sha256=sha, size=size)
+
+
+def _complete_lines(path: Path) -> None:
+    """Cut a spool file back to its last whole line: a crash may have left half an event."""
+    with path.open("rb+") as fh:
+        data = fh.read()
+        end = data.rfind(b"\n") + 1
+        if end < len(data):
+            fh.truncate(end)
+
+
+async def collect_spool(session_id: uuid.UUID, spool_dir: Path, storage: Storage) -> Finished | None:
+    """Store the spool file a crashed gateway left for a session, as ``finalize`` would have; None if none."""
+    path = spool_dir / f"{session_id}.cast"
+    if not path.is_file():
+        return None
+    await asyncio.to_thread(_complete_lines, path)
+    packed = path.with_suffix(".cast.gz")
+    sha, size = await asyncio.to_thread(_gzip_and_hash, path, packed)
+    key = recording_key(session_id)
+    await storage.put_file(key, packed)
+    path.unlink(missing_ok=True)
+    packed.unlink(missing_ok=True)
+    return Finished(key=key, sha256=sha, size=size)

@@ -15,7 +15,8 @@ MESSAGES: dict[str, str] = {
     "killed": "The session was ended by {by}.",
     "protocol_error": "The browser sent something the gateway cannot accept, so the session was closed.",
     "recording_failed": "The session could not be recorded, so it was closed. Tell your admin.",
-    "gateway_shutdown": "The gateway is shutting down. Reconnect in a moment.",
+    "gateway_shutdown": "The gateway is restarting. Reconnect in a moment.",
+    "gateway_restarted": "The gateway stopped unexpectedly while this session was open.",
     "error": "The session ended because of an error on the gateway. Reconnect; if it persists, tell your admin.",
 }
 

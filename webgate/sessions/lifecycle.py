@@ -34,6 +34,7 @@ from webgate.sessions.endings import Ending, ending_for
 from webgate.sessions.grant import Grant, resolve_grant, reveal
 from webgate.sessions.hostkeys import RESERVED as HOST_KEY_FIELDS
 from webgate.sessions.hostkeys import note_presented_key, record_host_key, recorded_host_key
+from webgate.sessions.recovery import terminal_spool_dir
 from webgate.sessions.registry import live_sessions
 from webgate.terminal.channel import Channel, ConnectFailed, Target
 from webgate.terminal.gate import InputGate
@@ -191,7 +192,7 @@ class LiveSession:
     async def _start_recording(self, policy: dict[str, Any], req: OpenRequest) -> None:
         settings = self.services.settings
         self.recorder = AsciicastRecorder(
-            session_id=self.id, spool_dir=settings.data_dir / "spool" / "terminal", storage=self.services.storage,
+            session_id=self.id, spool_dir=terminal_spool_dir(settings), storage=self.services.storage,
             cols=req.cols, rows=req.rows, started_at=self.services.clock.time(),
             monotonic=self.services.clock.monotonic, record_input=self.record_input,
             title=f"{self.row.username}@{self.row.asset_name}")

@@ -32,6 +32,7 @@ from webgate.errors import (
 from webgate.services import Services
 from webgate.sessions.endings import Ending, ending_for
 from webgate.sessions.lifecycle import Credentials, LiveSession, OpenRequest
+from webgate.sessions.recovery import open_sockets
 from webgate.sessions.registry import live_sessions
 from webgate.terminal.gate import InputRefused
 from webgate.ws.messages import (
@@ -232,6 +233,9 @@ async def terminal_endpoint(websocket: WebSocket) -> None:
         return
     await websocket.accept()
     conn: TerminalConnection | None = None
+    me = asyncio.current_task()
+    if me is not None:  # a clean shutdown waits for this socket to say goodbye (sessions/recovery.py)
+        open_sockets(services).add(me)
     try:
         if principal is None or not principal.done:
             raise Unauthenticated("Your login has expired; log in again to open a terminal.")
@@ -242,6 +246,8 @@ async def terminal_endpoint(websocket: WebSocket) -> None:
     except Exception:
         log.exception("terminal WebSocket failed")
         await _fail(websocket, WebgateError())
+    finally:
+        open_sockets(services).discard(me)  # type: ignore[arg-type]
 
 
 async def _fail(websocket: WebSocket, exc: WebgateError) -> None:

@@ -1,0 +1,92 @@
+"""Sessions across a gateway restart: rows a crash left open are closed, a clean stop says goodbye."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import hashlib
+import json
+from typing import Any
+
+import pytest
+import websockets
+
+from tests.integration.conftest import SshPeer
+from tests.integration.terminal_client import (
+    Term,
+    grant,
+    make_account,
+    make_ssh_asset,
+    user_and_cookie,
+)
+from tests.peers.gateway import serve
+from webgate.db.models import OperationLog, Organization, Session
+from webgate.services import Services
+from webgate.sessions.recovery import GracefulServer, close_stale_sessions, terminal_spool_dir
+
+pytestmark = pytest.mark.slow
+
+
+async def _row(services: Services, status: str, node: str = "test-node") -> Session:
+    org = await Organization.get(is_default=True)
+    return await Session.create(org=org, username="alice", asset_name="web01", protocol="ssh", node_name=node,
+                                status=status, started_at=services.clock.now())
+
+
+async def test_rows_left_open_by_a_crash_of_this_node_are_closed_with_their_spool(services: Services) -> None:
+    live, starting = await _row(services, "live"), await _row(services, "starting")
+    other_node, done = await _row(services, "live", node="node-b"), await _row(services, "ended")
+    spool = terminal_spool_dir(services.settings)
+    spool.mkdir(parents=True, exist_ok=True)
+    header = json.dumps({"version": 2, "width": 80, "height": 24})
+    # Flushed every second until the crash, which cut the last event in half.
+    (spool / f"{live.id}.cast").write_text(f'{header}\n[0.1, "o", "hello"]\n[0.2, "o", "wor')
+
+    assert await close_stale_sessions(services) == 2
+    live, starting = await Session.get(id=live.id), await Session.get(id=starting.id)
+    for row in (live, starting):
+        assert row.status == "ended" and row.end_reason == "gateway_restarted" and row.ended_at is not None
+    raw = await services.storage.get_bytes(live.recording_key)
+    assert hashlib.sha256(raw).hexdigest() == live.recording_sha256
+    assert gzip.decompress(raw).decode() == f'{header}\n[0.1, "o", "hello"]\n'  # whole lines only, replayable
+    assert starting.recording_key == "" and not (spool / f"{live.id}.cast").exists()
+    assert (await Session.get(id=other_node.id)).status == "live"  # another node's session is not ours to close
+    assert (await Session.get(id=done.id)).end_reason == ""
+    logs = await OperationLog.filter(action="disconnect").values_list("resource_id", flat=True)
+    assert sorted(logs) == sorted([str(live.id), str(starting.id)])
+    assert await close_stale_sessions(services) == 0  # idempotent
+
+
+async def test_the_app_closes_stale_rows_when_it_starts(settings: Any, clock: Any) -> None:
+    """The lifespan calls close_stale_sessions: a row of this node is closed by a (re)start."""
+    from webgate.app import create_app
+
+    first = create_app(settings, clock)
+    async with first.router.lifespan_context(first):
+        row = await _row(first.state.services, "live")
+    second = create_app(settings, clock)
+    async with second.router.lifespan_context(second):
+        assert (await Session.get(id=row.id)).end_reason == "gateway_restarted"
+
+
+async def test_clean_shutdown_tells_live_sessions_to_reconnect(app: Any, services: Services, sshd: SshPeer) -> None:
+    server, task, gateway = await serve(app, lambda config: GracefulServer(config, app))
+    user, cookie = await user_and_cookie(services, gateway)
+    asset = await make_ssh_asset(services, sshd.port)
+    await make_account(services, asset, "ops", sshd.password_user, secret=sshd.password)
+    await grant(user, asset, ["ops"])
+    terms = [await Term.connect(gateway, cookie, f"asset={asset.id}&account=ops") for _ in range(2)]
+    for term in terms:
+        await term.opened()
+        await term.run("echo before-restart", "before-restart")
+    server.should_exit = True
+    for term in terms:
+        exit_frame = await term.until_control("exit")
+        assert exit_frame["reason"] == "gateway_shutdown"
+        assert exit_frame["message"] == "The gateway is restarting. Reconnect in a moment."
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(term.ws.recv(), 5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1000  # not uvicorn's 1012
+    await asyncio.wait_for(task, 15)
+    rows = await Session.all()
+    assert len(rows) == 2 and all(r.end_reason == "gateway_shutdown" and r.recording_key for r in rows)
