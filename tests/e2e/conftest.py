@@ -34,6 +34,7 @@ class LiveServer:
     def __init__(self, url: str, env: dict[str, str]) -> None:
         self.url = url
         self.env = env
+        self.proc: subprocess.Popen[bytes] | None = None  # the `webgate serve` process, once started
 
     def cli(self, *args: str) -> str:
         out = subprocess.run([sys.executable, "-m", "webgate", *args], env=self.env, capture_output=True,
@@ -56,6 +57,7 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     log = (tmp_path / "server.log").open("w")
     proc = subprocess.Popen([sys.executable, "-m", "webgate", "serve", "--port", str(port)], env=env,
                             stdout=log, stderr=subprocess.STDOUT)
+    server.proc = proc
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
