@@ -218,6 +218,17 @@ async def check_target(settings: Settings, host: str, port: int) -> IPAddress:
     return addresses[0]
 
 
+async def check_api_address(settings: Settings, address: str, port: int | None) -> IPAddress:
+    """``check_target`` for a Kubernetes asset, whose address is an API URL (or a bare host).
+
+    For every request to the cluster, the terminal's exec and the namespace/pod listing alike.
+    """
+    from webgate.protocols.k8s_config import api_url
+
+    parts = urlsplit(api_url(address, port))
+    return await check_target(settings, parts.hostname or "", parts.port or _DEFAULT_PORTS[parts.scheme])
+
+
 async def pin_target(settings: Settings, protocol: str, target: Target) -> Target:
     """``target`` dialling the checked address: ``host`` becomes the IP, ``server_name`` keeps the name.
 
@@ -225,11 +236,7 @@ async def pin_target(settings: Settings, protocol: str, target: Target) -> Targe
     and the checked IP is passed as ``options["dial_address"]`` for the connector to pin.
     """
     if protocol == "k8s":
-        from webgate.protocols.k8s_config import api_url
-
-        parts = urlsplit(api_url(target.host, target.port))
-        port = parts.port or _DEFAULT_PORTS[parts.scheme]
-        ip = await check_target(settings, parts.hostname or "", port)
+        ip = await check_api_address(settings, target.host, target.port)
         return replace(target, options={**target.options, "dial_address": str(ip)})
     ip = await check_target(settings, target.host, target.port)
     return replace(target, host=str(ip), server_name=target.host)
