@@ -183,7 +183,8 @@ async def _ended_row(timeout: float = 15) -> Session:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         rows = await Session.all()
-        if rows and rows[0].status == "ended":
+        # finish() updates the row, then writes the disconnect audit row: wait for both
+        if rows and rows[0].status == "ended" and await OperationLog.filter(action="disconnect").exists():
             return rows[0]
         await asyncio.sleep(0.1)
     raise AssertionError("the session row was not finalised")
