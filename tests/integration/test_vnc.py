@@ -280,3 +280,17 @@ async def test_a_length_lie_while_opening_is_refused_and_audited(services: Servi
     assert refused is not None and "length" in refused.changes["reason"]
     await asyncio.sleep(0.5)
     assert all(row.status == "ended" for row in await Session.all())
+
+
+async def test_killed_session_ends_with_a_sentence_and_523(services: Services, gateway: str,
+                                                           desktop: Desktop) -> None:
+    from webgate.sessions.control import request_kill
+
+    client = await _open(services, gateway, desktop)
+    await client.until("sync")
+    row = (await Session.all())[0]
+    assert row.status == "live"
+    assert await request_kill(services, row.id, "admin") is True
+    error = await client.until("error")
+    assert error[2] == "523" and "ended by admin" in error[1]
+    assert (await _ended_row()).end_reason == "killed"
