@@ -64,7 +64,7 @@ async def get_session(ctx: Ctx) -> dict[str, Any]:
 
 
 async def get_recording(ctx: Ctx) -> Response:
-    """The session's terminal recording as asciicast v2 (checked against its stored hash)."""
+    """The session's recording: asciicast v2 or a guacd dump (checked against its stored hash)."""
     row = await ctx.get(Session)
     if not row.recording_key:
         raise NotFound("This session has no recording (recording was off, or it ended before it started).")
@@ -76,8 +76,10 @@ async def get_recording(ctx: Ctx) -> Response:
                        code="recording_altered")
     await ctx.audit("view_recording", "session", row, name=row.asset_name)
     body = gzip.decompress(packed) if row.recording_key.endswith(".gz") else packed
-    filename = f"session-{row.id}.cast"
-    return Response(body, media_type="application/x-asciicast",
+    # Terminal sessions: asciicast v2; graphical ones: guacd's protocol dump (Guacamole.SessionRecording).
+    graphical = ".guac" in row.recording_key
+    filename = f"session-{row.id}.{'guac' if graphical else 'cast'}"
+    return Response(body, media_type="application/vnd.guacamole" if graphical else "application/x-asciicast",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
 
 
