@@ -24,6 +24,12 @@ PODS = {"team-a": {"web-1": ["app", "sidecar"]}, "team-b": {"db-0": ["db"]}}
 
 
 @pytest.fixture
+def settings(settings: Any) -> Any:
+    """The fake cluster listens on loopback, which the target address policy refuses by default."""
+    return settings.with_(allow_targets=("127.0.0.0/8",))
+
+
+@pytest.fixture
 async def cluster() -> AsyncIterator[ExecPeer]:
     peer = await ExecPeer(tokens={ADMIN: None, LIMITED: {"team-a"}}, pods=PODS).start()
     yield peer
@@ -136,3 +142,11 @@ async def test_bad_input_names_the_field(admin_client, services, make_client, cl
 async def test_logged_out_is_401(client, cluster) -> None:
     r = await client.get("/api/v1/my/assets/00000000-0000-0000-0000-000000000000/k8s/namespaces")
     assert r.status_code == 401
+
+
+async def test_listing_a_cluster_on_a_forbidden_address_is_refused(app, admin_client, services, make_client, cluster):
+    """Without the allow-list the namespace listing never dials loopback (SSRF policy)."""
+    services.settings = services.settings.with_(allow_targets=())
+    client, prefix = await _setup(admin_client, services, make_client, cluster)
+    r = await client.get(f"{prefix}/namespaces", params={"account": "sa"})
+    assert r.status_code >= 400 and "loopback" in r.text.lower()

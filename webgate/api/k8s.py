@@ -19,6 +19,7 @@ from webgate.api._base import ANY_USER, Ctx, endpoint
 from webgate.assets.secrets import reveal_secret
 from webgate.errors import Forbidden, ValidationFailed
 from webgate.policy.access import INPUT, AccessResolver
+from webgate.policy.targets import check_api_address
 from webgate.protocols.k8s_config import Cluster, check_name, cluster_for
 from webgate.protocols.kubernetes import KubeClient
 
@@ -41,6 +42,8 @@ async def _cluster(ctx: Ctx) -> tuple[Cluster, list[str]]:
     assert row is not None
     port = next((int(p.get("port") or 0) or None for p in asset.protocols or []
                  if isinstance(p, dict) and p.get("name") == PROTOCOL), None)
+    # The same address policy as every session: no listing through loopback/metadata addresses.
+    await check_api_address(ctx.services.settings, asset.address, port)
     secret, _ = reveal_secret(ctx.services, row)
     extra = asset.extra if isinstance(asset.extra, dict) else {}
     cluster = cluster_for(asset.address, port, secret, secret_type=row.secret_type, extra=extra, name=asset.name)
