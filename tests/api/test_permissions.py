@@ -76,3 +76,15 @@ async def test_user_and_auditor_cannot_grant(admin_client, services, make_client
         assert (await c.post("/api/v1/permissions", json={"name": "mine"})).status_code == 403
         assert (await c.patch(f"/api/v1/permissions/{p['id']}", json={"is_active": True})).status_code == 403
         assert (await c.delete(f"/api/v1/permissions/{p['id']}")).status_code == 403
+
+
+async def test_session_limits_are_set_checked_and_cleared(admin_client):
+    post = admin_client.post
+    assert "idle_minutes" in fields(await post("/api/v1/permissions", json={"name": "p", "idle_minutes": 0}))
+    assert "max_minutes" in fields(await post("/api/v1/permissions", json={"name": "p", "max_minutes": 99999}))
+    p = await permission(admin_client, "limited", idle_minutes=15, max_minutes=120)
+    assert (p["idle_minutes"], p["max_minutes"]) == (15, 120)
+    r = await admin_client.patch(f"/api/v1/permissions/{p['id']}", json={"is_active": True})
+    assert r.json()["idle_minutes"] == 15, "a PATCH without the field keeps it"
+    r = await admin_client.patch(f"/api/v1/permissions/{p['id']}", json={"idle_minutes": None})
+    assert r.json()["idle_minutes"] is None and r.json()["max_minutes"] == 120

@@ -276,3 +276,22 @@ async def test_revoked_access_ends_open_session(services: Services, gateway: str
     exit_frame = await term.until_control("exit")
     assert exit_frame["reason"] == "access_revoked" and "withdrawn" in exit_frame["message"]
     assert (await _row()).end_reason == "access_revoked"
+
+
+async def test_permission_limits_tighten_the_org_policy(services: Services, gateway: str, sshd: SshPeer,
+                                                       clock, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """A permission with a 5-minute idle limit ends the session long before the org's 30 minutes."""
+    from webgate.db.models import AssetPermission
+    from webgate.sessions.lifecycle import LiveSession
+
+    monkeypatch.setattr(LiveSession, "TICK", 0.05)
+    cookie, query = await _setup(services, gateway, sshd)
+    await AssetPermission.all().update(idle_minutes=5, max_minutes=90)
+    term = await Term.connect(gateway, cookie, query)
+    await term.opened()
+    clock.advance(4 * 60)
+    await asyncio.sleep(0.3)
+    assert term.control("exit") is None
+    clock.advance(61)
+    exit_frame = await term.until_control("exit")
+    assert exit_frame["reason"] == "idle_timeout" and "5 minute(s) without input" in exit_frame["message"]

@@ -112,3 +112,12 @@ def test_tree_paths():
     assert sql_uuid_list([R]) == f"'{R}'"
     with pytest.raises(ValueError):
         sql_uuid_list(["x') OR 1=1 --"])
+
+
+def test_session_limits_take_the_strictest_permission():
+    loose = Rule(uuid.UUID(int=1), frozenset(), frozenset({"all"}), frozenset({"connect"}), None, None)
+    idle10 = Rule(uuid.UUID(int=2), frozenset(), frozenset({"all"}), frozenset({"connect"}), 10, 240)
+    idle5 = Rule(uuid.UUID(int=3), frozenset(), frozenset({"all"}), frozenset({"connect"}), 5, None)
+    assert (merge([loose]).idle_minutes, merge([loose]).max_minutes) == (None, None)
+    merged = merge(iter([loose, idle10, idle5]))
+    assert (merged.idle_minutes, merged.max_minutes) == (5, 240)

@@ -17,7 +17,10 @@ from webgate.errors import Conflict, ValidationFailed
 from webgate.policy.access import ACTIONS, ALL_PROTOCOLS, VIRTUAL_ACCOUNTS
 
 RELATIONS = {"user_ids": "users", "group_ids": "groups", "asset_ids": "assets", "node_ids": "nodes"}
-PLAIN = ("name", "accounts", "protocols", "actions", "date_start", "date_expired", "is_active", "comment")
+PLAIN = ("name", "accounts", "protocols", "actions", "date_start", "date_expired", "is_active", "comment",
+         "idle_minutes", "max_minutes")
+# Fields where an explicit null means "clear" rather than "leave as it is".
+NULLABLE = ("date_start", "date_expired", "idle_minutes", "max_minutes")
 
 
 class PermissionPatch(BaseModel):
@@ -31,6 +34,9 @@ class PermissionPatch(BaseModel):
     actions: list[str] | None = None
     date_start: datetime | None = None
     date_expired: datetime | None = None
+    # Session limits (minutes); null: the org's terminal policy decides.
+    idle_minutes: int | None = Field(default=None, ge=1, le=10080)
+    max_minutes: int | None = Field(default=None, ge=1, le=10080)
     is_active: bool | None = None
     comment: str | None = Field(default=None, max_length=2000)
 
@@ -89,6 +95,7 @@ async def serialize(perm: AssetPermission) -> dict[str, Any]:
         ids[key] = [str(i) for i in await getattr(perm, rel).all().values_list("id", flat=True)]
     return {"id": str(perm.id), "name": perm.name, **ids, "accounts": perm.accounts, "protocols": perm.protocols,
             "actions": perm.actions, "date_start": iso(perm.date_start), "date_expired": iso(perm.date_expired),
+            "idle_minutes": perm.idle_minutes, "max_minutes": perm.max_minutes,
             "is_active": perm.is_active, "comment": perm.comment, "created_at": iso(perm.created_at)}
 
 
@@ -130,7 +137,7 @@ async def _save(ctx: Ctx, perm: AssetPermission | None, body: PermissionPatch) -
     given = body.model_fields_set if perm else set(body.model_dump())
     data = body.model_dump()
     relations = {key: await _members(ctx, key, data[key]) for key in RELATIONS if key in given and data[key] is not None}
-    plain = {k: data[k] for k in PLAIN if k in given and (data[k] is not None or k.startswith("date_"))}
+    plain = {k: data[k] for k in PLAIN if k in given and (data[k] is not None or k in NULLABLE)}
     start = plain.get("date_start", perm.date_start if perm else None)
     end = plain.get("date_expired", perm.date_expired if perm else None)
     if start and end and end <= start:

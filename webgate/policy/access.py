@@ -56,6 +56,13 @@ class Rule:
     accounts: frozenset[str]
     protocols: frozenset[str]
     actions: frozenset[str]
+    idle_minutes: int | None = None
+    max_minutes: int | None = None
+
+
+def _strictest(values: Iterable[int | None]) -> int | None:
+    limits = [v for v in values if v]
+    return min(limits) if limits else None
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,8 @@ class Grant:
     accounts: frozenset[str] = frozenset()
     protocols: frozenset[str] = frozenset()
     actions: frozenset[str] = frozenset()
+    idle_minutes: int | None = None
+    max_minutes: int | None = None
 
     def allows_protocol(self, name: str) -> bool:
         return ALL_PROTOCOLS in self.protocols or name in self.protocols
@@ -89,6 +98,8 @@ def in_window(date_start: datetime | None, date_expired: datetime | None, now: d
 
 
 def merge(rules: Iterable[Rule]) -> Grant:
+    """Rights add up; session limits do not: the strictest limit of any matching rule applies."""
+    rules = list(rules)
     accounts: set[str] = set()
     protocols: set[str] = set()
     actions: set[str] = set()
@@ -96,7 +107,8 @@ def merge(rules: Iterable[Rule]) -> Grant:
         accounts |= rule.accounts
         protocols |= rule.protocols
         actions |= rule.actions
-    return Grant(frozenset(accounts), frozenset(protocols), frozenset(actions))
+    return Grant(frozenset(accounts), frozenset(protocols), frozenset(actions),
+                 _strictest(r.idle_minutes for r in rules), _strictest(r.max_minutes for r in rules))
 
 
 def matching_rules(direct: Iterable[uuid.UUID], asset_nodes: Iterable[tuple[uuid.UUID, str]],
@@ -187,12 +199,13 @@ class AccessResolver:
         live = AssetPermission.filter(org_id=org_id, is_active=True).filter(
             Q(date_start__isnull=True) | Q(date_start__lte=now)).filter(
             Q(date_expired__isnull=True) | Q(date_expired__gt=now))
-        rows = list(await live.filter(users__id=user.id).values("id", "accounts", "protocols", "actions"))
+        columns = ("id", "accounts", "protocols", "actions", "idle_minutes", "max_minutes")
+        rows = list(await live.filter(users__id=user.id).values(*columns))
         if group_ids:
-            rows += await live.filter(groups__id__in=list(group_ids)).values("id", "accounts", "protocols", "actions")
+            rows += await live.filter(groups__id__in=list(group_ids)).values(*columns)
         for row in rows:
             scope.rules[row["id"]] = Rule(row["id"], frozenset(row["accounts"]), frozenset(row["protocols"]),
-                                          frozenset(row["actions"]))
+                                          frozenset(row["actions"]), row["idle_minutes"], row["max_minutes"])
         if not scope.rules:
             return scope
         named = await Node.filter(permissions__id__in=list(scope.rules)).values_list("id", "path", "permissions__id")

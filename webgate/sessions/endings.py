@@ -10,7 +10,7 @@ MESSAGES: dict[str, str] = {
     "client_closed": "The session was closed from the browser.",
     "client_gone": "The browser stopped responding, so the session was closed.",
     "idle_timeout": "The session was closed after {minutes} minute(s) without input.",
-    "max_duration": "The session reached its maximum length of {hours} hour(s) and was closed.",
+    "max_duration": "The session reached its maximum length of {length} and was closed.",
     "access_revoked": "Your access to this asset was withdrawn or your login ended, so the session was closed.",
     "killed": "The session was ended by {by}.",
     "protocol_error": "The browser sent something the gateway cannot accept, so the session was closed.",

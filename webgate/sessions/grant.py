@@ -26,6 +26,8 @@ class Grant:
     username: str  # login name on the target; "" when the user types it
     actions: frozenset[str]
     port: int
+    idle_minutes: int | None = None  # the strictest limit of the permissions reaching the asset
+    max_minutes: int | None = None
 
     @property
     def manual(self) -> bool:
@@ -54,7 +56,8 @@ async def resolve_grant(clock: Clock, principal: Principal, asset_id: str, accou
         raise Forbidden(f"This asset does not offer {protocol}. Ask your admin to add it to the asset.")
     username = access.account.username if access.account is not None else ""
     return Grant(asset=access.asset, account=access.account, username=username,
-                 actions=access.grant.actions, port=port)
+                 actions=access.grant.actions, port=port, idle_minutes=access.grant.idle_minutes,
+                 max_minutes=access.grant.max_minutes)
 
 
 def _is_uuid(value: str) -> bool:

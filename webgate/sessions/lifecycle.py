@@ -102,6 +102,20 @@ async def _authorize(services: Services, principal: Principal, req: OpenRequest,
     return await resolve_grant(services.clock, principal, req.asset_id, req.account, req.protocol, now)
 
 
+def _duration_words(seconds: float) -> str:
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return f"{seconds / 3600:g} hour(s)"
+    return f"{seconds / 60:g} minute(s)"
+
+
+def _limit(policy_seconds: float, permission_value: int | None, unit: float) -> float:
+    """The stricter of two limits, where 0 means "no limit"."""
+    if not permission_value:
+        return policy_seconds
+    own = permission_value * unit
+    return min(policy_seconds, own) if policy_seconds else own
+
+
 class LiveSession:
     TICK = 1.0  # seconds between idle/max-duration checks and recording flushes
     RECHECK = 15.0  # seconds between re-checks of the login and the permission (revocation)
@@ -112,8 +126,9 @@ class LiveSession:
         self.grant = grant
         self.id: uuid.UUID = row.id
         terminal = policy.get("terminal", {})
-        self.idle_seconds = float(terminal.get("idle_minutes") or 0) * 60
-        self.max_seconds = float(terminal.get("max_hours") or 0) * 3600
+        # The org's terminal policy, tightened by the permission's own limits (never loosened).
+        self.idle_seconds = _limit(float(terminal.get("idle_minutes") or 0) * 60, grant.idle_minutes, 60)
+        self.max_seconds = _limit(float(terminal.get("max_hours") or 0) * 3600, grant.max_minutes, 60)
         self.record_input = bool(terminal.get("record_input"))
         self.channel: Channel | None = None
         self.recorder: Recorder = NullRecorder()
@@ -253,7 +268,7 @@ class LiveSession:
             if self.idle_seconds and now - self.meter.last_input >= self.idle_seconds:
                 return ending_for("idle_timeout", minutes=f"{self.idle_seconds / 60:g}")
             if self.max_seconds and now - self._started >= self.max_seconds:
-                return ending_for("max_duration", hours=f"{self.max_seconds / 3600:g}")
+                return ending_for("max_duration", length=_duration_words(self.max_seconds))
             ticks += 1
             if ticks * self.TICK >= self.RECHECK:  # counted in ticks: real elapsed time, not the policy clock
                 ticks = 0

@@ -25,6 +25,10 @@ class AssetPermission(OrgScoped):
     accounts = fields.JSONField(default=list)
     protocols = fields.JSONField(default=_all_protocols)
     actions = fields.JSONField(default=_connect_only)
+    # Session limits for what this permission opens (None: the org's terminal policy decides).
+    # Where several permissions reach one asset, the strictest limit applies.
+    idle_minutes = fields.IntField(null=True)
+    max_minutes = fields.IntField(null=True)
     date_start = fields.DatetimeField(null=True)
     date_expired = fields.DatetimeField(null=True)
     is_active = fields.BooleanField(default=True)
