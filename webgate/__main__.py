@@ -38,7 +38,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     app = create_app(settings, migrate=not args.no_migrate)
     config = uvicorn.Config(app, host=host, port=port, log_level=settings.log_level, proxy_headers=False,
-                            ws_max_size=1 << 20, server_header=False, lifespan="on", timeout_graceful_shutdown=15)
+                            ws_max_size=1 << 20, server_header=False, lifespan="on", timeout_graceful_shutdown=15,
+                            # Compressing every terminal frame cost a third of the gateway's CPU in
+                            # bench/terminal.py and ~45 KiB per socket; terminal output is small anyway.
+                            ws_per_message_deflate=False)
     GracefulServer(config, app).run()  # live sessions hear "restarting" before the sockets close
     return 0
 

@@ -73,7 +73,7 @@ def recording_key(session_id: uuid.UUID) -> str:
 
 
 def _gzip_and_hash(src: Path, dest: Path) -> tuple[str, int]:
-    with src.open("rb") as fin, gzip.open(dest, "wb", compresslevel=6) as fout:
+    with src.open("rb") as fin, gzip.open(dest, "wb", compresslevel=3) as fout:
         shutil.copyfileobj(fin, fout, 256 * 1024)
     digest = hashlib.sha256()
     with dest.open("rb") as fh:

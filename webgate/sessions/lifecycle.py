@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -260,7 +261,8 @@ class LiveSession:
 
     async def _watchdog(self) -> Ending:
         clock = self.services.clock
-        ticks = 0
+        # A random phase: sessions opened together (a team logging in at 9:00) re-check at different times.
+        ticks = random.randrange(max(1, int(self.RECHECK / self.TICK)))  # noqa: S311 - spreading load, not security
         while True:
             await asyncio.sleep(self.TICK)
             self.recorder.flush()
