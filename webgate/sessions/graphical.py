@@ -186,18 +186,9 @@ class GraphicalSession(LiveSession):
             await send(batch.decode("utf-8"))  # ASGI text frames are str; one C-speed decode per batch
 
         relay = Relay(self.link.connected.reader, out, self.link.connected.pending)
-        pump = asyncio.create_task(relay.run())
-        watch = asyncio.create_task(self._watchdog())
-        stop = asyncio.create_task(self._stop.wait())
-        try:
-            await asyncio.wait({pump, watch, stop}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (pump, watch, stop):
-                task.cancel()
-        if stop.done() and not stop.cancelled() and self._stop_ending:
-            ending = self._stop_ending
-        elif watch.done() and not watch.cancelled():
-            ending = watch.result()
+        pump, decided = await self._supervise(relay.run())
+        if decided is not None:
+            ending = decided
         elif pump.done() and not pump.cancelled() and pump.exception() is not None:
             exc = pump.exception()
             if isinstance(exc, InstructionError | UnicodeDecodeError):

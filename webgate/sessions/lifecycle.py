@@ -19,7 +19,7 @@ import json
 import logging
 import random
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -232,18 +232,9 @@ class LiveSession:
     async def run(self, send: Callable[[bytes], Awaitable[None]]) -> Ending:
         """Pump output to the client until something ends the session; returns why."""
         assert self.channel is not None
-        pump = asyncio.create_task(pump_output(self.channel, self.taps, send))
-        watch = asyncio.create_task(self._watchdog())
-        stop = asyncio.create_task(self._stop.wait())
-        try:
-            await asyncio.wait({pump, watch, stop}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (pump, watch, stop):
-                task.cancel()
-        if stop.done() and not stop.cancelled() and self._stop_ending:
-            ending = self._stop_ending
-        elif watch.done() and not watch.cancelled():
-            ending = watch.result()
+        pump, decided = await self._supervise(pump_output(self.channel, self.taps, send))
+        if decided is not None:
+            ending = decided
         elif pump.done() and not pump.cancelled() and pump.exception() is not None:
             exc = pump.exception()
             if isinstance(exc, ClientGone):
@@ -258,6 +249,26 @@ class LiveSession:
             ending = ending_for("target_exited", exit_status=self.channel.exit_status)
         await self.finish(ending)
         return self.ending or ending
+
+    async def _supervise(self, pump: Coroutine[Any, Any, Any]) -> tuple[asyncio.Task[Any], Ending | None]:
+        """Run a protocol's pump against the watchdog and outside stops; the first to finish wins.
+
+        Returns the pump's task and the ending when a stop or the watchdog decided it (None
+        when the pump itself ended, which only the protocol can interpret).
+        """
+        task = asyncio.create_task(pump)
+        watch = asyncio.create_task(self._watchdog())
+        stop = asyncio.create_task(self._stop.wait())
+        try:
+            await asyncio.wait({task, watch, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for t in (task, watch, stop):
+                t.cancel()
+        if stop.done() and not stop.cancelled() and self._stop_ending:
+            return task, self._stop_ending
+        if watch.done() and not watch.cancelled():
+            return task, watch.result()
+        return task, None
 
     async def _watchdog(self) -> Ending:
         clock = self.services.clock
