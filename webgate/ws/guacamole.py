@@ -27,7 +27,6 @@ from starlette.routing import WebSocketRoute
 from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketState
 
-from webgate.api._base import origin_allowed
 from webgate.audit.emitter import redact
 from webgate.auth.client_ip import client_ip
 from webgate.auth.principal import Principal
@@ -40,7 +39,7 @@ from webgate.services import Services
 from webgate.sessions.endings import Ending, ending_for
 from webgate.sessions.graphical import GraphicalSession
 from webgate.sessions.lifecycle import OpenRequest
-from webgate.ws.terminal import _int
+from webgate.ws._common import cross_site, query_int, reader_ending
 
 log = logging.getLogger("webgate.ws")
 
@@ -79,9 +78,9 @@ class GuacamoleConnection:
         timezone = q.get("timezone", "")
         if timezone and not _TIMEZONE.fullmatch(timezone):
             raise ValidationFailed({"timezone": "must be a time zone name such as Europe/Paris"})
-        display = Display(width=_int(q.get("width", ""), 1024, "width", 8192),
-                          height=_int(q.get("height", ""), 768, "height", 8192),
-                          dpi=_int(q.get("dpi", ""), 96, "dpi", 1200), timezone=timezone)
+        display = Display(width=query_int(q.get("width", ""), 1024, "width", 8192),
+                          height=query_int(q.get("height", ""), 768, "height", 8192),
+                          dpi=query_int(q.get("dpi", ""), 96, "dpi", 1200), timezone=timezone)
         req = OpenRequest(asset_id=asset, protocol=q.get("protocol", "vnc").lower(), account=account,
                           cols=80, rows=24, client_ip=client_ip(self.ws.scope, self.services.settings.trusted_proxies),
                           user_agent=self.ws.headers.get("user-agent", "")[:512])
@@ -173,7 +172,7 @@ class GuacamoleConnection:
                     await runner
                 await self._refuse(session, str(reader.exception()))
                 return
-            await session.stop(_reader_ending(reader))
+            await session.stop(reader_ending(reader, "guacamole"))
         with contextlib.suppress(BaseException):
             await runner
         ending = session.ending or ending_for("error")
@@ -213,21 +212,11 @@ class GuacamoleConnection:
             await self.ws.close(1008 if ending.reason == "protocol_error" else 1000)
 
 
-def _reader_ending(reader: asyncio.Task[Ending]) -> Ending:
-    if reader.cancelled():
-        return ending_for("client_closed")
-    if reader.exception() is not None:
-        log.error("guacamole input failed", exc_info=reader.exception())
-        return ending_for("error")
-    return reader.result()
-
 
 async def guacamole_endpoint(websocket: WebSocket) -> None:
     services: Services = websocket.app.state.services
     principal: Principal | None = websocket.scope.get("webgate.principal")
-    origin = websocket.headers.get("origin")
-    if (origin is not None and not origin_allowed(origin, websocket.headers.get("host", ""), services)) or (
-            origin is None and principal is not None and principal.via_cookie):
+    if cross_site(websocket, services, principal):
         await websocket.close(code=4403)
         return
     wanted = websocket.scope.get("subprotocols") or []

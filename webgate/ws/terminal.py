@@ -18,7 +18,6 @@ from starlette.routing import WebSocketRoute
 from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketState
 
-from webgate.api._base import origin_allowed
 from webgate.auth.client_ip import client_ip
 from webgate.auth.principal import Principal
 from webgate.errors import (
@@ -35,6 +34,7 @@ from webgate.sessions.lifecycle import Credentials, LiveSession, OpenRequest
 from webgate.sessions.recovery import open_sockets
 from webgate.sessions.registry import live_sessions
 from webgate.terminal.gate import InputRefused
+from webgate.ws._common import cross_site, query_int, reader_ending
 from webgate.ws.messages import (
     MAX_COLS,
     MAX_ROWS,
@@ -52,13 +52,6 @@ MAX_BINARY = 1 << 20  # one input frame; the SPA sends large pastes in 64 KiB fr
 MAX_TEXT = 8 << 10
 CREDENTIALS_TIMEOUT = 300.0
 
-
-def _int(value: str, default: int, name: str, upper: int) -> int:
-    if not value:
-        return default
-    if not value.isdigit() or not 1 <= int(value) <= upper:
-        raise ValidationFailed({name: f"must be a whole number from 1 to {upper}"})
-    return int(value)
 
 
 class TerminalConnection:
@@ -95,7 +88,7 @@ class TerminalConnection:
             options = pod_options(q.get("namespace", ""), q.get("pod", ""), q.get("container", ""))
         return OpenRequest(
             asset_id=asset, protocol=protocol, account=account, options=options,
-            cols=_int(q.get("cols", ""), 80, "cols", MAX_COLS), rows=_int(q.get("rows", ""), 24, "rows", MAX_ROWS),
+            cols=query_int(q.get("cols", ""), 80, "cols", MAX_COLS), rows=query_int(q.get("rows", ""), 24, "rows", MAX_ROWS),
             client_ip=client_ip(self.ws.scope, self.services.settings.trusted_proxies),
             user_agent=self.ws.headers.get("user-agent", "")[:512])
 
@@ -187,7 +180,7 @@ class TerminalConnection:
         runner = asyncio.create_task(session.run(self.send_bytes))
         await asyncio.wait({runner, reader}, return_when=asyncio.FIRST_COMPLETED)
         if not runner.done():
-            await session.stop(_reader_ending(reader))
+            await session.stop(reader_ending(reader, "terminal"))
         with contextlib.suppress(BaseException):
             await runner
         ending = session.ending or ending_for("error")
@@ -213,22 +206,11 @@ class TerminalConnection:
             await self.ws.close(code)
 
 
-def _reader_ending(reader: asyncio.Task[Ending]) -> Ending:
-    if reader.cancelled():
-        return ending_for("client_closed")
-    if reader.exception() is not None:
-        log.error("terminal input failed", exc_info=reader.exception())
-        return ending_for("error")
-    return reader.result()
-
 
 async def terminal_endpoint(websocket: WebSocket) -> None:
     services: Services = websocket.app.state.services
     principal: Principal | None = websocket.scope.get("webgate.principal")
-    origin = websocket.headers.get("origin")
-    # Cross-site WebSocket hijacking: a cookie session must come from our own pages.
-    if (origin is not None and not origin_allowed(origin, websocket.headers.get("host", ""), services)) or (
-            origin is None and principal is not None and principal.via_cookie):
+    if cross_site(websocket, services, principal):
         await websocket.close(code=4403)
         return
     await websocket.accept()

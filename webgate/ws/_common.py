@@ -1,0 +1,42 @@
+"""What every session WebSocket does the same way, whatever its protocol."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from starlette.websockets import WebSocket
+
+from webgate.api._base import origin_allowed
+from webgate.auth.principal import Principal
+from webgate.errors import ValidationFailed
+from webgate.services import Services
+from webgate.sessions.endings import Ending, ending_for
+
+log = logging.getLogger("webgate.ws")
+
+
+def cross_site(websocket: WebSocket, services: Services, principal: Principal | None) -> bool:
+    """Cross-site WebSocket hijacking: a cookie session must come from our own pages."""
+    origin = websocket.headers.get("origin")
+    if origin is not None:
+        return not origin_allowed(origin, websocket.headers.get("host", ""), services)
+    return principal is not None and principal.via_cookie
+
+
+def reader_ending(reader: asyncio.Task[Ending], what: str) -> Ending:
+    """Why the browser's side ended: closed, broke, or said so itself."""
+    if reader.cancelled():
+        return ending_for("client_closed")
+    if reader.exception() is not None:
+        log.error("%s input failed", what, exc_info=reader.exception())
+        return ending_for("error")
+    return reader.result()
+
+
+def query_int(value: str, default: int, name: str, upper: int) -> int:
+    if not value:
+        return default
+    if not value.isdigit() or not 1 <= int(value) <= upper:
+        raise ValidationFailed({name: f"must be a whole number from 1 to {upper}"})
+    return int(value)
