@@ -1,4 +1,5 @@
-"""Real peers for integration tests: OpenSSH's sshd (tests/peers/sshd.py) and the gateway served by uvicorn.
+"""Real peers for integration tests: OpenSSH's sshd (tests/peers/sshd.py), guacd and Xvnc
+(tests/peers/desktop.py) and the gateway served by uvicorn.
 
 The peers listen on loopback, which the target address policy refuses by default, so
 these tests allow 127.0.0.0/8 explicitly.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.peers.desktop import desktop, guacd_port  # noqa: F401 - fixtures
 from tests.peers.gateway import gateway  # noqa: F401 - fixture
 from tests.peers.sshd import (  # noqa: F401 - fixture and names the test modules import from here
     KEY_PASSPHRASE,

@@ -10,22 +10,14 @@ from __future__ import annotations
 import asyncio
 import gzip
 import hashlib
-import os
-import random
-import shutil
-import subprocess
 import time
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import websockets
 
-from tests.conftest import peer_missing
-from tests.integration.conftest import free_port
 from tests.integration.terminal_client import grant, make_account, user_and_cookie
+from tests.peers.desktop import VNC_PASSWORD, Desktop, GuacClient
 from webgate.db.models import Asset, OperationLog, Organization, Session
 from webgate.protocols.guacamole.instruction import Parser, encode
 from webgate.services import Services
@@ -33,130 +25,10 @@ from webgate.settings import Settings
 
 pytestmark = pytest.mark.slow
 
-VNC_PASSWORD = "vnc-pass1"
-
-
-@dataclass(frozen=True)
-class Desktop:
-    guacd_port: int
-    vnc_port: int
-
-
-def _wait_port(port: int, proc: subprocess.Popen[bytes], what: str, timeout: float = 10) -> None:
-    import socket
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"{what} did not start listening")
-
-
-def _free_display() -> int:
-    for _ in range(200):
-        n = random.randrange(100, 900)
-        if not Path(f"/tmp/.X{n}-lock").exists() and not Path(f"/tmp/.X11-unix/X{n}").exists():
-            return n
-    raise RuntimeError("no free X display number")
-
-
-@pytest.fixture(scope="session")
-def desktop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desktop]:
-    for binary in ("guacd", "Xvnc", "vncpasswd", "xterm"):
-        if shutil.which(binary) is None:
-            peer_missing(binary)
-    work = tmp_path_factory.mktemp("vnc")
-    pw = work / "vncpasswd.bin"
-    pw.write_bytes(subprocess.run(["vncpasswd", "-f"], input=f"{VNC_PASSWORD}\n".encode(), capture_output=True,
-                                  check=True).stdout)
-    pw.chmod(0o600)
-    procs: list[subprocess.Popen[bytes]] = []
-    try:
-        guacd_port, vnc_port, display = free_port(), free_port(), _free_display()
-        guacd = subprocess.Popen(["guacd", "-b", "127.0.0.1", "-l", str(guacd_port), "-f", "-L", "debug"],
-                                 stdout=subprocess.DEVNULL, stderr=open(work / "guacd.log", "wb"))  # noqa: SIM115
-        procs.append(guacd)
-        xvnc = subprocess.Popen(["Xvnc", f":{display}", "-rfbport", str(vnc_port), "-localhost", "-nolisten", "tcp",
-                                 "-SecurityTypes", "VncAuth", "-PasswordFile", str(pw), "-geometry", "800x600",
-                                 "-depth", "24", "-AlwaysShared"],
-                                stdout=subprocess.DEVNULL, stderr=open(work / "xvnc.log", "wb"))  # noqa: SIM115
-        procs.append(xvnc)
-        _wait_port(guacd_port, guacd, "guacd")
-        _wait_port(vnc_port, xvnc, "Xvnc")
-        procs.append(subprocess.Popen(["xterm", "-e", "bash -c 'while true; do date; sleep 0.2; done'"],
-                                      env={**os.environ, "DISPLAY": f":{display}"},
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        time.sleep(0.5)
-        yield Desktop(guacd_port=guacd_port, vnc_port=vnc_port)
-    finally:
-        for proc in reversed(procs):
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
 
 @pytest.fixture
 def settings(settings: Settings, desktop: Desktop) -> Settings:
     return settings.with_(guacd=(("127.0.0.1", desktop.guacd_port),))
-
-
-class GuacClient:
-    """A browser-like Guacamole client: answers sync, keeps every instruction and message."""
-
-    def __init__(self, ws: websockets.ClientConnection) -> None:
-        self.ws = ws
-        self.parser = Parser(max_chars=1 << 22, max_elements=1024)
-        self.messages: list[str] = []
-        self.instructions: list[list[str]] = []
-        self.closed = False
-
-    @classmethod
-    async def connect(cls, gateway: str, cookie: str, query: str) -> GuacClient:
-        ws = await websockets.connect(f"ws://{gateway}/ws/guacamole?{query}", subprotocols=["guacamole"],
-                                      additional_headers={"Origin": f"http://{gateway}", "Cookie": cookie},
-                                      max_size=None)
-        assert ws.subprotocol == "guacamole"
-        return cls(ws)
-
-    def opcodes(self) -> list[str]:
-        return [i[0] for i in self.instructions]
-
-    async def until(self, opcode: str, timeout: float = 15, args: list[str] | None = None) -> list[str]:
-        deadline = time.monotonic() + timeout
-        while True:
-            for instruction in self.instructions:
-                if instruction[0] == opcode and (args is None or instruction[1:] == args):
-                    return instruction
-            if self.closed:
-                raise AssertionError(f"closed before {opcode}: {self.opcodes()[-10:]}")
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"no {opcode}; saw {self.opcodes()[-10:]}")
-            try:
-                message = await asyncio.wait_for(self.ws.recv(), remaining)
-            except TimeoutError:
-                continue
-            except websockets.ConnectionClosed:
-                self.closed = True
-                continue
-            assert isinstance(message, str)
-            self.messages.append(message)
-            got = self.parser.feed(message)
-            assert got and self.parser.pending == 0, "a message did not hold whole instructions"
-            for instruction in got:
-                self.instructions.append(instruction)
-                if instruction[0] == "sync":
-                    await self.ws.send(encode("sync", instruction[1]))
-
-    async def send(self, text: str) -> None:
-        await self.ws.send(text)
 
 
 async def _vnc_asset(services: Services, port: int, password: str, actions: tuple[str, ...] = ("connect",),

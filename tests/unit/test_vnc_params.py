@@ -10,21 +10,32 @@ import pytest
 
 from webgate.protocols.guacamole.handshake import Display, NoGuacd, handshake_any
 from webgate.protocols.guacamole.instruction import Parser, encode
-from webgate.protocols.vnc import RECORDING_NAME, prepare_recording_dir, recording_dir, vnc_parameters
+from webgate.protocols.vnc import vnc_parameters
+from webgate.recording.guac import (
+    RECORDING_NAME,
+    prepare_recording_dir,
+    recording_dir,
+    recording_parameters,
+)
 
 
 def test_clipboard_follows_copy_and_paste_and_read_only_is_passed(tmp_path: Path) -> None:
-    none = vnc_parameters(address="10.0.0.5", port=5901, password="s", actions={"connect"}, options={},
-                          recording=None)
+    none = vnc_parameters(address="10.0.0.5", port=5901, password="s", actions={"connect"}, options={})
     assert none["disable-copy"] == "true" and none["disable-paste"] == "true" and none["read-only"] == ""
     assert "recording-path" not in none
     both = vnc_parameters(address="10.0.0.5", port=5901, password="s", actions={"connect", "copy", "paste"},
-                          options={"color_depth": 16, "read_only": True}, recording=tmp_path, read_only=False)
+                          options={"color_depth": 16, "read_only": True}, read_only=False)
     assert both["disable-copy"] == "" and both["disable-paste"] == "" and both["read-only"] == "true"
     assert both["color-depth"] == "16" and both["hostname"] == "10.0.0.5" and both["port"] == "5901"
-    assert both["recording-path"] == str(tmp_path) and both["recording-name"] == RECORDING_NAME
-    odd = vnc_parameters(address="h", port=1, password=None, actions=(), options={"color_depth": "7"}, recording=None)
-    assert "color-depth" not in odd and odd["password"] == ""
+    odd = vnc_parameters(address="h", port=1, password=None, actions=(), options={"color_depth": "7",
+                                                                                  "read_only": "false"})
+    assert "color-depth" not in odd and odd["password"] == "" and odd["read-only"] == ""
+
+
+def test_every_desktop_protocol_records_with_keys(tmp_path: Path) -> None:
+    params = recording_parameters(tmp_path)
+    assert params["recording-path"] == str(tmp_path) and params["recording-name"] == RECORDING_NAME
+    assert params["create-recording-path"] == "true" and params["recording-include-keys"] == "true"
 
 
 def test_recording_dir_is_made_with_its_parents(tmp_path: Path) -> None:

@@ -24,6 +24,36 @@ SETTLE = 0.25  # the file is complete once its size stays the same this long (gu
 SETTLE_MAX = 5.0
 
 
+RECORDING_NAME = "recording.guac"
+
+
+def recording_dir(data_dir: Path, session_id: uuid.UUID) -> Path:
+    """Where guacd writes this session's recording (named from the session's UUID only)."""
+    return data_dir / "spool" / "guacamole" / str(session_id)
+
+
+def prepare_recording_dir(data_dir: Path, session_id: uuid.UUID) -> Path:
+    """Create the recording directory (parents included) and prove it is writable: guacd's
+    ``create-recording-path`` makes only the last directory, and with a missing parent it
+    records nothing without saying so."""
+    path = recording_dir(data_dir, session_id)
+    path.mkdir(parents=True, exist_ok=True)
+    probe = path / ".probe"
+    probe.write_bytes(b"")
+    probe.unlink()
+    return path
+
+
+def recording_parameters(folder: Path) -> dict[str, str]:
+    """guacd's recording parameters, the same for every desktop protocol (keys included)."""
+    return {
+        "recording-path": str(folder),
+        "recording-name": RECORDING_NAME,
+        "create-recording-path": "true",
+        "recording-include-keys": "true",
+    }
+
+
 def guac_recording_key(session_id: uuid.UUID) -> str:
     return f"guacamole/{session_id.hex[:2]}/{session_id}.guac.gz"
 

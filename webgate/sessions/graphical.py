@@ -1,8 +1,9 @@
-"""Graphical sessions (VNC through guacd): the same LiveSession, with a guacd link as channel.
+"""Graphical sessions (VNC, RDP, RemoteApp through guacd): the same LiveSession, with a guacd link as channel.
 
 The order is the terminal one — authorise → secret → row → audit → register → address
 policy → dial — and ``finish`` (inherited) finalises the row once, on every kind of end.
-What differs: the "dial" is the gateway's own guacd handshake, output is relayed in whole
+What differs: the "dial" is the gateway's own guacd handshake with the parameters the
+protocol's planner (``protocols.DESKTOP_CONNECTORS``) built, output is relayed in whole
 Guacamole instructions, input arrives as already-filtered instructions, and the recording
 is written by guacd into a directory the gateway created and is collected at the end.
 
@@ -21,6 +22,7 @@ from webgate.auth.principal import Principal
 from webgate.db.models import Session
 from webgate.errors import BadRequest, WebgateError
 from webgate.policy.targets import check_target
+from webgate.protocols import DESKTOP_CONNECTORS, desktop_connector
 from webgate.protocols.guacamole.handshake import (
     Connected,
     Display,
@@ -31,8 +33,14 @@ from webgate.protocols.guacamole.handshake import (
 from webgate.protocols.guacamole.instruction import InstructionError, encode, parse_one
 from webgate.protocols.guacamole.relay import Relay, split_complete
 from webgate.protocols.guacamole.status import describe
-from webgate.protocols.vnc import RECORDING_NAME, prepare_recording_dir, vnc_parameters
-from webgate.recording.guac import STARTED_WITHIN, GuacRecording
+from webgate.protocols.guacamole.target import DesktopTarget, Release
+from webgate.recording.guac import (
+    RECORDING_NAME,
+    STARTED_WITHIN,
+    GuacRecording,
+    prepare_recording_dir,
+    recording_parameters,
+)
 from webgate.services import Services
 from webgate.sessions.endings import Ending, ending_for
 from webgate.sessions.grant import reveal
@@ -42,7 +50,6 @@ from webgate.terminal.channel import ConnectFailed
 
 log = logging.getLogger("webgate.sessions")
 
-GRAPHICAL_PROTOCOLS = ("vnc",)
 MAX_HELD = 8 << 20  # bytes of drawing held back while waiting for the recording to start
 NO_GUACD = "The remote desktop service (guacd) is not reachable. Tell your admin."
 
@@ -53,8 +60,9 @@ class GuacdLink:
     exit_status: int | None = None
     host_key: str | None = None
 
-    def __init__(self, connected: Connected) -> None:
+    def __init__(self, connected: Connected, release: Release | None = None) -> None:
         self.connected = connected
+        self.release = release
 
     async def write(self, data: bytes) -> None:
         self.connected.writer.write(data)
@@ -63,15 +71,26 @@ class GuacdLink:
     async def close(self) -> None:
         """Say ``disconnect`` and wait for guacd to hang up: it closes the recording before it does."""
         writer, reader = self.connected.writer, self.connected.reader
-        if writer.is_closing():
-            return
-        with contextlib.suppress(Exception):
-            writer.write(encode("disconnect").encode())
-            async with asyncio.timeout(3):
-                await writer.drain()
-                while await reader.read(1 << 16):
-                    pass
-        writer.close()
+        if not writer.is_closing():
+            with contextlib.suppress(Exception):
+                writer.write(encode("disconnect").encode())
+                async with asyncio.timeout(3):
+                    await writer.drain()
+                    while await reader.read(1 << 16):
+                        pass
+            writer.close()
+        await _release(self.release)
+        self.release = None
+
+
+async def _release(release: Release | None) -> None:
+    """Undo what the planner started; a failure is logged, never raised into the ending."""
+    if release is None:
+        return
+    try:
+        await release()
+    except Exception:
+        log.exception("releasing a desktop's resources failed")
 
 
 class GraphicalSession(LiveSession):
@@ -83,9 +102,9 @@ class GraphicalSession(LiveSession):
     @classmethod
     async def open_graphical(cls, services: Services, principal: Principal, req: OpenRequest,
                              display: Display) -> GraphicalSession:
-        if req.protocol not in GRAPHICAL_PROTOCOLS:
+        if req.protocol not in DESKTOP_CONNECTORS:
             raise BadRequest(f"'{req.protocol[:20]}' cannot be opened as a remote desktop here "
-                             f"(supported: {', '.join(GRAPHICAL_PROTOCOLS)}).", code="unsupported_protocol")
+                             f"(supported: {', '.join(sorted(DESKTOP_CONNECTORS))}).", code="unsupported_protocol")
         now = services.clock.now()
         grant = await _authorize(services, principal, req, now)  # nothing is read or dialled before it
         if grant.account is None:
@@ -136,11 +155,23 @@ class GraphicalSession(LiveSession):
         folder = prepare_recording_dir(settings.data_dir, self.id)
         recording = GuacRecording(session_id=self.id, path=folder / RECORDING_NAME, storage=self.services.storage)
         self.recorder = recording
-        params = vnc_parameters(address=str(ip), port=self.grant.port, password=password,
-                                actions=self.grant.actions, options=self.grant.asset.extra or {}, recording=folder)
-        connected = await handshake_any(settings.guacd, self.row.protocol, params, display)
-        del params
-        self.link = GuacdLink(connected)
+        target = DesktopTarget(
+            session_id=self.id, protocol=self.row.protocol, address=str(ip), port=self.grant.port,
+            username=self.grant.username, password=password, actions=self.grant.actions,
+            options={**(self.grant.asset.extra or {}), **(self.request.options if self.request else {})},
+            display=display,
+            settings=settings, asset_name=self.grant.asset.name)
+        plan = await desktop_connector(self.row.protocol)(target)
+        del target
+        try:
+            connected = await handshake_any(settings.guacd, plan.protocol,
+                                            {**plan.params, **recording_parameters(folder)}, display)
+        except BaseException:
+            await _release(plan.release)
+            raise
+        finally:
+            plan.params.clear()
+        self.link = GuacdLink(connected, plan.release)
         self.channel = self.link  # type: ignore[assignment]  # finish() closes it
         if not await self._recording_started(connected, recording):  # else guacd runs it unrecorded
             raise WebgateError(ending_for("recording_failed").message, code="recording_failed")

@@ -12,7 +12,8 @@ anything else (``select``, ``connect``, ``args``, a forged stream, a length lie)
 session with ``error … 768``, close code 1008 and an audit row. Internal pings
 (``0.,4.ping,<ts>;``) are answered here and never reach guacd.
 
-Query: ``asset``, ``account``, ``protocol`` (``vnc``), ``width``, ``height``, ``dpi``, ``timezone``.
+Query: ``asset``, ``account``, ``protocol`` (``vnc``, ``rdp``, ``remoteapp``), ``width``, ``height``, ``dpi``,
+``timezone``; for RemoteApp ``applet`` (the applet's id).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ log = logging.getLogger("webgate.ws")
 MAX_MESSAGE = 1 << 20
 MAX_EARLY = 64  # instructions held while the session opens
 _TIMEZONE = re.compile(r"[A-Za-z0-9_+\-/]{1,64}")
+_APPLET = re.compile(r"[0-9a-fA-F-]{32,36}")
 BAD_REQUEST, UNAUTHORIZED, SERVER_ERROR, SESSION_CLOSED = 768, 769, 512, 523
 _CLOSED_BY_GATEWAY = frozenset({"killed", "idle_timeout", "max_duration", "access_revoked", "gateway_shutdown"})
 
@@ -81,9 +83,15 @@ class GuacamoleConnection:
         display = Display(width=query_int(q.get("width", ""), 1024, "width", 8192),
                           height=query_int(q.get("height", ""), 768, "height", 8192),
                           dpi=query_int(q.get("dpi", ""), 96, "dpi", 1200), timezone=timezone)
+        options: dict[str, str] = {}
+        applet = q.get("applet", "")
+        if applet:  # RemoteApp: which configured program to run (checked against the applets table)
+            if not _APPLET.fullmatch(applet):
+                raise ValidationFailed({"applet": "must be an applet id"})
+            options["applet"] = applet
         req = OpenRequest(asset_id=asset, protocol=q.get("protocol", "vnc").lower(), account=account,
                           cols=80, rows=24, client_ip=client_ip(self.ws.scope, self.services.settings.trusted_proxies),
-                          user_agent=self.ws.headers.get("user-agent", "")[:512])
+                          user_agent=self.ws.headers.get("user-agent", "")[:512], options=options)
         return req, display
 
     # -- browser → guacd ----------------------------------------------------------------

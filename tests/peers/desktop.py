@@ -1,0 +1,177 @@
+"""Remote-desktop peers shared by the integration, e2e, security tests and the bench:
+guacd 1.3.0 and tigervnc's Xvnc with an xterm drawing, each on a free loopback port, and
+``GuacClient``, a Guacamole client that drives ``/ws/guacamole`` the way
+guacamole-common-js does (answers ``sync``, keeps every instruction and message).
+
+A machine without guacd/Xvnc skips these tests locally and fails them in CI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import websockets
+
+from tests.conftest import peer_missing
+from tests.peers.sshd import free_port
+from webgate.protocols.guacamole.instruction import Parser, encode
+
+VNC_PASSWORD = "vnc-pass1"
+
+
+@dataclass(frozen=True)
+class Desktop:
+    guacd_port: int
+    vnc_port: int
+
+
+def wait_port(port: int, proc: subprocess.Popen[bytes], what: str, timeout: float = 10) -> None:
+    import socket
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{what} did not start listening")
+
+
+def free_display() -> int:
+    for _ in range(200):
+        n = random.randrange(100, 900)
+        if not Path(f"/tmp/.X{n}-lock").exists() and not Path(f"/tmp/.X11-unix/X{n}").exists():
+            return n
+    raise RuntimeError("no free X display number")
+
+
+def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    for proc in reversed(procs):
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _log(work: Path, name: str) -> object:
+    return open(work / name, "wb")  # noqa: SIM115 - owned by the child process
+
+
+@pytest.fixture(scope="session")
+def guacd_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """A real guacd (debug log in its temp dir) for the whole test session."""
+    if shutil.which("guacd") is None:
+        peer_missing("guacd")
+    work = tmp_path_factory.mktemp("guacd")
+    port = free_port()
+    proc = subprocess.Popen(["guacd", "-b", "127.0.0.1", "-l", str(port), "-f", "-L", "debug"],
+                            stdout=subprocess.DEVNULL, stderr=_log(work, "guacd.log"))
+    try:
+        wait_port(port, proc, "guacd")
+        yield port
+    finally:
+        _stop([proc])
+
+
+def start_xvnc(work: Path, *, password: str | None = VNC_PASSWORD, geometry: str = "800x600",
+               procs: list[subprocess.Popen[bytes]]) -> tuple[int, int]:
+    """Start Xvnc (VncAuth with ``password``, or no auth when None); returns (display, rfb port)."""
+    port, display = free_port(), free_display()
+    if password is None:
+        security = ["-SecurityTypes", "None"]
+    else:
+        pw = work / f"vncpasswd-{display}.bin"
+        pw.write_bytes(subprocess.run(["vncpasswd", "-f"], input=f"{password}\n".encode(), capture_output=True,
+                                      check=True).stdout)
+        pw.chmod(0o600)
+        security = ["-SecurityTypes", "VncAuth", "-PasswordFile", str(pw)]
+    xvnc = subprocess.Popen(["Xvnc", f":{display}", "-rfbport", str(port), "-localhost", "-nolisten", "tcp",
+                             *security, "-geometry", geometry, "-depth", "24", "-AlwaysShared"],
+                            stdout=subprocess.DEVNULL, stderr=_log(work, f"xvnc-{display}.log"))
+    procs.append(xvnc)
+    wait_port(port, xvnc, "Xvnc")
+    return display, port
+
+
+@pytest.fixture(scope="session")
+def desktop(tmp_path_factory: pytest.TempPathFactory, guacd_port: int) -> Iterator[Desktop]:
+    """guacd plus an Xvnc (password VNC_PASSWORD) whose xterm prints the date five times a second."""
+    for binary in ("Xvnc", "vncpasswd", "xterm"):
+        if shutil.which(binary) is None:
+            peer_missing(binary)
+    work = tmp_path_factory.mktemp("vnc")
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        display, vnc_port = start_xvnc(work, procs=procs)
+        procs.append(subprocess.Popen(["xterm", "-e", "bash -c 'while true; do date; sleep 0.2; done'"],
+                                      env={**os.environ, "DISPLAY": f":{display}"},
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        time.sleep(0.5)
+        yield Desktop(guacd_port=guacd_port, vnc_port=vnc_port)
+    finally:
+        _stop(procs)
+
+
+class GuacClient:
+    """A browser-like Guacamole client: answers sync, keeps every instruction and message."""
+
+    def __init__(self, ws: websockets.ClientConnection) -> None:
+        self.ws = ws
+        self.parser = Parser(max_chars=1 << 22, max_elements=1024)
+        self.messages: list[str] = []
+        self.instructions: list[list[str]] = []
+        self.closed = False
+
+    @classmethod
+    async def connect(cls, gateway: str, cookie: str, query: str) -> GuacClient:
+        ws = await websockets.connect(f"ws://{gateway}/ws/guacamole?{query}", subprotocols=["guacamole"],
+                                      additional_headers={"Origin": f"http://{gateway}", "Cookie": cookie},
+                                      max_size=None)
+        assert ws.subprotocol == "guacamole"
+        return cls(ws)
+
+    def opcodes(self) -> list[str]:
+        return [i[0] for i in self.instructions]
+
+    async def until(self, opcode: str, timeout: float = 15, args: list[str] | None = None) -> list[str]:
+        deadline = time.monotonic() + timeout
+        while True:
+            for instruction in self.instructions:
+                if instruction[0] == opcode and (args is None or instruction[1:] == args):
+                    return instruction
+            if self.closed:
+                raise AssertionError(f"closed before {opcode}: {self.opcodes()[-10:]}")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"no {opcode}; saw {self.opcodes()[-10:]}")
+            try:
+                message = await asyncio.wait_for(self.ws.recv(), remaining)
+            except TimeoutError:
+                continue
+            except websockets.ConnectionClosed:
+                self.closed = True
+                continue
+            assert isinstance(message, str)
+            self.messages.append(message)
+            got = self.parser.feed(message)
+            assert got and self.parser.pending == 0, "a message did not hold whole instructions"
+            for instruction in got:
+                self.instructions.append(instruction)
+                if instruction[0] == "sync":
+                    await self.ws.send(encode("sync", instruction[1]))
+
+    async def send(self, text: str) -> None:
+        await self.ws.send(text)
