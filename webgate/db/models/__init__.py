@@ -16,10 +16,10 @@ from webgate.db.models.identity import (
     WebSession,
 )
 from webgate.db.models.permissions import AssetPermission
-from webgate.db.models.sessions import Session
+from webgate.db.models.sessions import FileTransfer, Session
 
 __all__ = [
-    "Account", "AccountTemplate", "ApiToken", "Asset", "AssetPermission", "Favorite",
+    "Account", "AccountTemplate", "ApiToken", "Asset", "AssetPermission", "Favorite", "FileTransfer",
     "LoginAcl", "LoginLog", "Membership", "Node", "OperationLog", "Organization",
     "PasswordHistory", "RecoveryCode", "Role", "Session", "SettingsRow", "User",
     "UserGroup", "WebSession",

@@ -31,3 +31,28 @@ class Session(OrgScoped):
     class Meta:
         table = "sessions"
         ordering = ["-started_at"]
+
+
+class FileTransfer(OrgScoped):
+    """One file moved through a session (RDP drive, later SFTP), kept for the auditor.
+
+    ``direction`` is upload (browser → target) or download, ``status`` started, done,
+    failed or refused (the permission did not allow it). ``size`` counts the bytes that
+    actually passed the gateway, which for a refused or broken transfer is less than the
+    file.
+    """
+
+    session = fields.ForeignKeyField("webgate.Session", related_name="transfers", on_delete=fields.CASCADE)
+    username = fields.CharField(max_length=128)
+    asset_name = fields.CharField(max_length=128, default="")
+    protocol = fields.CharField(max_length=16)
+    direction = fields.CharField(max_length=8)
+    path = fields.CharField(max_length=1024)
+    size = fields.BigIntField(default=0)
+    status = fields.CharField(max_length=16, default="started")
+    started_at = fields.DatetimeField(db_index=True)
+    ended_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "file_transfers"
+        ordering = ["-started_at"]
