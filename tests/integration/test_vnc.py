@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import hashlib
+import json
 import time
 import uuid
 
@@ -71,13 +72,18 @@ async def test_browser_sees_tunnel_id_then_drawing_and_recording_is_complete(
     assert first.startswith("0.,36.") and first.endswith(";")
     tunnel_id = uuid.UUID(client.instructions[0][1])
     assert "ready" not in client.opcodes() and "args" not in client.opcodes()
-    assert client.opcodes()[1] == "size"
+    assert client.opcodes()[1] == "webgate" and client.opcodes()[2] == "size"
+    info = json.loads(client.instructions[1][2])  # the gateway's own: what the page shows
+    assert client.instructions[1][1] == "session" and (info["protocol"], info["asset"]) == ("vnc", "desk01")
+    assert info["actions"] == ["connect"] and set(info["watermark"]) == {"enabled", "content", "text"}
+    assert VNC_PASSWORD not in client.messages[1]
     await client.send(encode("", "ping", "12345"))
     await client.send(encode("mouse", "100", "100", "0") + encode("key", "97", "1") + encode("key", "97", "0"))
     await client.until("", args=["ping", "12345"])  # the internal ping is answered by the gateway
     await client.ws.close()
     row = await _ended_row()
     assert row.protocol == "vnc" and row.end_reason == "client_closed" and row.id != tunnel_id
+    assert info["session_id"] == str(row.id)
     assert row.bytes_out > 0 and row.bytes_in > 0 and row.recording_key.endswith(".guac.gz")
     packed = await services.storage.get_bytes(row.recording_key)
     assert hashlib.sha256(packed).hexdigest() == row.recording_sha256

@@ -3,8 +3,9 @@
 What the browser sees, in order: the tunnel-internal instruction ``0.,36.<uuid>;`` (a
 random id of webgate's own, never guacd's connection id — CVE-2021-41767), then guacd's
 drawing instructions (``size``, ``img``/``blob``/``end``, ``cursor``, ``sync`` …) relayed in
-whole instructions. guacd's ``args`` and ``ready`` are consumed by the gateway's own
-handshake and never reach the browser. The session ends with an ``error`` instruction (a
+whole instructions, after one ``webgate "session" <json>`` instruction of the gateway's own
+(session id, account name, permitted actions, watermark). guacd's ``args`` and ``ready``
+are consumed by the gateway's own handshake and never reach the browser. The session ends with an ``error`` instruction (a
 sentence and a Guacamole status code) or a ``disconnect``, then the close.
 
 Every browser instruction passes the bounded parser and the permission's allow-list;
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import re
 import uuid
@@ -171,6 +173,7 @@ class GuacamoleConnection:
             await self._refuse(session, str(exc))
             return
         self.early.clear()
+        await self.send(session_instruction(session))
         runner = asyncio.create_task(session.run_relay(self.send))
         await asyncio.wait({runner, reader}, return_when=asyncio.FIRST_COMPLETED)
         if not runner.done():
@@ -219,6 +222,17 @@ class GuacamoleConnection:
                 await self.send(encode("error", ending.message, str(status or fallback)))
             await self.ws.close(1008 if ending.reason == "protocol_error" else 1000)
 
+
+
+def session_instruction(session: GraphicalSession) -> str:
+    """``webgate "session" <json>``: what the page needs to show the session (its id, the
+    account, the permitted actions for the clipboard/file panels, the watermark). Sent by
+    the gateway, not guacd, once the session is open; guacamole-common-js ignores opcodes
+    it does not know, and webgate's client reads this one. Never holds a secret."""
+    info = {"session_id": str(session.id), "protocol": session.row.protocol, "asset": session.row.asset_name,
+            "username": session.row.account_username, "actions": sorted(session.grant.actions),
+            "watermark": session.row.watermark}
+    return encode("webgate", "session", json.dumps(info, separators=(",", ":")))
 
 
 async def guacamole_endpoint(websocket: WebSocket) -> None:
