@@ -20,11 +20,19 @@ from tests.integration.terminal_client import (
     user_and_cookie,
 )
 from tests.peers.gateway import serve
-from webgate.db.models import OperationLog, Organization, Session
+from tests.peers.desktop import VNC_PASSWORD, Desktop, GuacClient
+from webgate.db.models import Asset, OperationLog, Organization, Session
 from webgate.services import Services
+from webgate.settings import Settings
+from webgate.recording.guac import RECORDING_NAME, recording_dir
 from webgate.sessions.recovery import GracefulServer, close_stale_sessions, terminal_spool_dir
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def settings(settings: Settings, guacd_port: int) -> Settings:
+    return settings.with_(guacd=(("127.0.0.1", guacd_port),))
 
 
 async def _row(services: Services, status: str, node: str = "test-node") -> Session:
@@ -55,6 +63,23 @@ async def test_rows_left_open_by_a_crash_of_this_node_are_closed_with_their_spoo
     logs = await OperationLog.filter(action="disconnect").values_list("resource_id", flat=True)
     assert sorted(logs) == sorted([str(live.id), str(starting.id)])
     assert await close_stale_sessions(services) == 0  # idempotent
+
+
+async def test_a_desktop_recording_left_by_a_crash_is_stored_with_its_row(services: Services) -> None:
+    org = await Organization.get(is_default=True)
+    row = await Session.create(org=org, username="alice", asset_name="desk01", protocol="vnc", node_name="test-node",
+                               status="live", started_at=services.clock.now(), playback={"format": "guacamole"})
+    folder = recording_dir(services.settings.data_dir, row.id)
+    folder.mkdir(parents=True)
+    dump = "4.size,1.0,3.800,3.600;4.sync,3.123;"  # what guacd had written when the gateway died
+    (folder / RECORDING_NAME).write_text(dump)
+
+    assert await close_stale_sessions(services) == 1
+    row = await Session.get(id=row.id)
+    assert row.end_reason == "gateway_restarted" and row.recording_key.endswith(".guac.gz")
+    raw = await services.storage.get_bytes(row.recording_key)
+    assert hashlib.sha256(raw).hexdigest() == row.recording_sha256 and gzip.decompress(raw).decode() == dump
+    assert not folder.exists()
 
 
 async def test_the_app_closes_stale_rows_when_it_starts(settings: Any, clock: Any) -> None:
@@ -90,3 +115,28 @@ async def test_clean_shutdown_tells_live_sessions_to_reconnect(app: Any, service
     await asyncio.wait_for(task, 15)
     rows = await Session.all()
     assert len(rows) == 2 and all(r.end_reason == "gateway_shutdown" and r.recording_key for r in rows)
+
+
+async def test_clean_shutdown_tells_a_remote_desktop_to_reconnect(app: Any, services: Services,
+                                                                  desktop: Desktop) -> None:
+    server, task, gateway = await serve(app, lambda config: GracefulServer(config, app))
+    user, cookie = await user_and_cookie(services, gateway)
+    org = await Organization.get(is_default=True)
+    asset = await Asset.create(org=org, name="desk01", address="127.0.0.1", platform="linux",
+                               protocols=[{"name": "vnc", "port": desktop.vnc_port}])
+    await make_account(services, asset, "vncacct", "", secret=VNC_PASSWORD)
+    perm = await grant(user, asset, ["vncacct"])
+    perm.protocols = ["vnc"]
+    await perm.save()
+    client = await GuacClient.connect(gateway, cookie, f"asset={asset.id}&account=vncacct&width=800&height=600")
+    await client.until("img")
+    server.should_exit = True
+    error = await client.until("error", timeout=15)
+    assert error[1] == "The gateway is restarting. Reconnect in a moment." and error[2] == "523"
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        while True:
+            await asyncio.wait_for(client.ws.recv(), 5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1000  # not uvicorn's 1012
+    await asyncio.wait_for(task, 15)
+    row = await Session.get(protocol="vnc")
+    assert row.end_reason == "gateway_shutdown" and row.recording_key.endswith(".guac.gz")

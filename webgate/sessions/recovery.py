@@ -3,7 +3,9 @@
 Start-up: a session row of *this* node still ``live`` or ``starting`` belongs to a
 process that died (nothing on a freshly started node holds a session yet), so it is
 ended with ``gateway_restarted`` and the recording spool it left (flushed every
-second) is stored like a normal recording. This assumes one process per
+second) is stored like a normal recording: the asciicast spool of a terminal, or the
+file guacd wrote for a desktop (guacd outlives the gateway and closes the file when the
+gateway's socket to it drops). This assumes one process per
 ``WEBGATE_NODE_NAME``: two processes under one name would close each other's rows.
 
 Clean stop: uvicorn fails every open WebSocket with close code 1012 as the very first
@@ -25,7 +27,8 @@ from typing import TYPE_CHECKING, Any
 import uvicorn
 
 from webgate.db.models import OperationLog, Session
-from webgate.recording.asciicast import collect_spool
+from webgate.recording.asciicast import Finished, collect_spool
+from webgate.recording.guac import RECORDING_NAME, GuacRecording, recording_dir
 from webgate.sessions.endings import ending_for
 from webgate.sessions.registry import live_sessions
 from webgate.settings import Settings
@@ -50,7 +53,7 @@ async def close_stale_sessions(services: Services) -> int:
     for row in rows:
         finished = None
         try:
-            finished = await collect_spool(row.id, terminal_spool_dir(services.settings), services.storage)
+            finished = await _collect(services, row)
         except Exception:
             log.exception("session %s: the recording spool left by a crash could not be stored", row.id)
         changes: dict[str, Any] = {"status": "ended", "ended_at": now, "end_reason": ending.reason}
@@ -68,8 +71,17 @@ async def close_stale_sessions(services: Services) -> int:
     return len(rows)
 
 
+async def _collect(services: Services, row: Session) -> Finished | None:
+    """Store whatever recording the dead process left for this row, terminal or desktop."""
+    if (row.playback or {}).get("format") == "guacamole":
+        path = recording_dir(services.settings.data_dir, row.id) / RECORDING_NAME
+        return await GuacRecording(session_id=row.id, path=path, storage=services.storage).finalize()
+    return await collect_spool(row.id, terminal_spool_dir(services.settings), services.storage)
+
+
 def open_sockets(services: Services) -> set[asyncio.Task[Any]]:
-    """The tasks serving terminal WebSockets on this node (ws/terminal.py adds and removes itself)."""
+    """The tasks serving session WebSockets on this node (terminal and desktop sockets add and
+    remove themselves), so a clean stop waits for each to say goodbye."""
     tasks = services.extras.get("terminal_sockets")
     if tasks is None:
         tasks = services.extras["terminal_sockets"] = set()
