@@ -1,5 +1,6 @@
 """All models, one Tortoise app named ``webgate``."""
 
+from webgate.db.models.applets import Applet
 from webgate.db.models.assets import Account, AccountTemplate, Asset, Favorite, Node
 from webgate.db.models.audit import LoginLog, OperationLog
 from webgate.db.models.identity import (
@@ -19,7 +20,7 @@ from webgate.db.models.permissions import AssetPermission
 from webgate.db.models.sessions import FileTransfer, Session
 
 __all__ = [
-    "Account", "AccountTemplate", "ApiToken", "Asset", "AssetPermission", "Favorite", "FileTransfer",
+    "Account", "AccountTemplate", "ApiToken", "Applet", "Asset", "AssetPermission", "Favorite", "FileTransfer",
     "LoginAcl", "LoginLog", "Membership", "Node", "OperationLog", "Organization",
     "PasswordHistory", "RecoveryCode", "Role", "Session", "SettingsRow", "User",
     "UserGroup", "WebSession",
