@@ -14,7 +14,9 @@ session with ``error … 768``, close code 1008 and an audit row. Internal pings
 (``0.,4.ping,<ts>;``) are answered here and never reach guacd.
 
 Query: ``asset``, ``account``, ``protocol`` (``vnc``, ``rdp``, ``remoteapp``), ``width``, ``height``, ``dpi``,
-``timezone``; for RemoteApp ``applet`` (the applet's id).
+``timezone``, ``image`` (repeatable: the image types the browser decodes, as guacamole-common-js
+reports them; PNG always, unknown types ignored, all three when absent); for RemoteApp ``applet``
+(the applet's id).
 """
 
 from __future__ import annotations
@@ -51,12 +53,20 @@ MAX_MESSAGE = 1 << 20
 MAX_EARLY = 64  # instructions held while the session opens
 _TIMEZONE = re.compile(r"[A-Za-z0-9_+\-/]{1,64}")
 _APPLET = re.compile(r"[0-9a-fA-F-]{32,36}")
+_LOSSY = ("image/jpeg", "image/webp")  # offered to guacd only if the browser says it decodes them
 BAD_REQUEST, UNAUTHORIZED, SERVER_ERROR, SESSION_CLOSED = 768, 769, 512, 523
 _CLOSED_BY_GATEWAY = frozenset({"killed", "idle_timeout", "max_duration", "access_revoked", "gateway_shutdown"})
 
 
 class ProtocolViolation(Exception):
     """The browser broke the wire format or the allow-list."""
+
+
+def image_types(wanted: list[str]) -> tuple[str, ...]:
+    """The ``image`` list for guacd: a browser that cannot decode WebP must not be sent WebP."""
+    if not wanted:
+        return Display.image
+    return ("image/png", *(t for t in _LOSSY if t in wanted))
 
 
 class GuacamoleConnection:
@@ -85,7 +95,8 @@ class GuacamoleConnection:
             raise ValidationFailed({"timezone": "must be a time zone name such as Europe/Paris"})
         display = Display(width=query_int(q.get("width", ""), 1024, "width", 8192),
                           height=query_int(q.get("height", ""), 768, "height", 8192),
-                          dpi=query_int(q.get("dpi", ""), 96, "dpi", 1200), timezone=timezone)
+                          dpi=query_int(q.get("dpi", ""), 96, "dpi", 1200), timezone=timezone,
+                          image=image_types(q.getlist("image")))
         options: dict[str, str] = {}
         applet = q.get("applet", "")
         if applet:  # RemoteApp: which configured program to run (checked against the applets table)
