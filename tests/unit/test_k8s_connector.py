@@ -273,3 +273,25 @@ async def test_an_oversized_frame_ends_the_stream_instead_of_filling_memory() ->
         await chan.close()
     finally:
         server.close()
+
+
+async def test_every_connection_goes_to_the_checked_address_not_a_new_dns_answer(peer: ExecPeer) -> None:
+    """The policy checked an IP for the cluster's name; exec and listing dial that IP, so a DNS
+    answer that changes after the check (rebinding to loopback/metadata) is never followed.
+    Here the name does not resolve at all: only the pinned IP can reach the cluster."""
+    renamed = peer.url.replace("127.0.0.1", "cluster.invalid")
+    assert "cluster.invalid" in renamed
+    with pytest.raises(ConnectFailed):  # unpinned, the name leads nowhere
+        await open_channel(Target(host=renamed, port=peer.port, username="sa", password=ADMIN, cols=80, rows=24,
+                                  asset_name="k8s-test", options={"namespace": "team-a", "pod": "web-1",
+                                                                  "container": "app", "secret_type": "token"}))
+    pinned = Target(host=renamed, port=peer.port, username="sa", password=ADMIN, cols=80, rows=24,
+                    asset_name="k8s-test", options={"namespace": "team-a", "pod": "web-1", "container": "app",
+                                                    "secret_type": "token", "dial_address": "127.0.0.1"})
+    chan = await open_channel(pinned)
+    await chan.write(b"echo pinned-ok\n")
+    await read_until(chan, "pinned-ok")
+    await chan.close()
+    assert peer.seen_headers[-1]["host"].startswith("cluster.invalid")  # the name still travels as Host
+    async with KubeClient(Cluster(url=renamed, token=ADMIN, dial_address="127.0.0.1")) as kube:
+        assert (await kube.namespaces())[0] == ["team-a", "team-b"]

@@ -43,10 +43,11 @@ async def _cluster(ctx: Ctx) -> tuple[Cluster, list[str]]:
     port = next((int(p.get("port") or 0) or None for p in asset.protocols or []
                  if isinstance(p, dict) and p.get("name") == PROTOCOL), None)
     # The same address policy as every session: no listing through loopback/metadata addresses.
-    await check_api_address(ctx.services.settings, asset.address, port)
+    ip = await check_api_address(ctx.services.settings, asset.address, port)
     secret, _ = reveal_secret(ctx.services, row)
     extra = asset.extra if isinstance(asset.extra, dict) else {}
-    cluster = cluster_for(asset.address, port, secret, secret_type=row.secret_type, extra=extra, name=asset.name)
+    cluster = cluster_for(asset.address, port, secret, secret_type=row.secret_type, extra=extra, name=asset.name,
+                          dial_address=str(ip))
     del secret
     raw = extra.get("namespaces")
     hints = re.split(r"[\s,;]+", raw.strip())[:MAX_HINTS] if isinstance(raw, str) else []

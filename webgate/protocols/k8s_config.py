@@ -41,6 +41,10 @@ class Cluster:
     verify: bool = True
     name: str = ""
     namespace: str = ""  # the kubeconfig context's namespace: a hint for listing, never a limit
+    # The IP the target address policy checked for the URL's host: every connection goes
+    # there (TLS still verifies the name), so a DNS answer that changes after the check
+    # (rebinding) cannot point the gateway at loopback or a metadata service.
+    dial_address: str = ""
 
     def __repr__(self) -> str:
         return f"Cluster({self.url})"
@@ -58,6 +62,11 @@ class Cluster:
         except (ssl.SSLError, ValueError):
             raise BadAccount("The CA certificate set on this Kubernetes asset is not a valid PEM certificate. "
                              "Ask your admin to fix the asset.", code="bad_ca_cert") from None
+
+    @property
+    def port(self) -> int:
+        parts = urlsplit(self.url)
+        return parts.port or (443 if parts.scheme == "https" else 80)
 
     @property
     def ws_url(self) -> str:
@@ -133,7 +142,7 @@ def _looks_like_kubeconfig(secret: str) -> bool:
 
 
 def cluster_for(address: str, port: int | None, secret: str | None, *, secret_type: str = "",
-                extra: dict[str, Any] | None = None, name: str = "") -> Cluster:
+                extra: dict[str, Any] | None = None, name: str = "", dial_address: str = "") -> Cluster:
     """The cluster to dial for an asset and one account's decrypted secret."""
     extra = extra or {}
     if not secret or not secret.strip():
@@ -149,7 +158,7 @@ def cluster_for(address: str, port: int | None, secret: str | None, *, secret_ty
         raise BadAccount("The token stored for this Kubernetes account is not valid. Ask your admin to check it.")
     verify = extra.get("verify_tls", True) is not False
     return Cluster(url=api_url(address, port), token=token, ca_pem=ca_pem, verify=verify, name=name,
-                   namespace=namespace)
+                   namespace=namespace, dial_address=dial_address)
 
 
 def check_name(value: str, what: str, *, subdomain: bool = False) -> str:

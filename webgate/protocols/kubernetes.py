@@ -20,9 +20,11 @@ import asyncio
 import json
 import logging
 import ssl
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
+import httpcore
 import httpx
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
@@ -98,13 +100,39 @@ def _network_failure(cluster: Cluster, exc: BaseException) -> ConnectFailed:
     return dial_failed(cause, parts.hostname or cluster.url, port, CONNECT_TIMEOUT)
 
 
+class _PinnedBackend(httpcore.AsyncNetworkBackend):
+    """Connects to the checked IP whatever host name the URL has; TLS still checks the name."""
+
+    def __init__(self, address: str) -> None:
+        self._address = address
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,  # noqa: ASYNC109 - httpcore API
+                          local_address: str | None = None,
+                          socket_options: Iterable[Any] | None = None) -> httpcore.AsyncNetworkStream:
+        return await self._inner.connect_tcp(self._address, port, timeout, local_address, socket_options)
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class _PinnedTransport(httpx.AsyncHTTPTransport):
+    def __init__(self, cluster: Cluster) -> None:
+        super().__init__(trust_env=False)
+        ctx = cluster.ssl_context() if cluster.url.startswith("https://") else None
+        self._pool = httpcore.AsyncConnectionPool(ssl_context=ctx or ssl.create_default_context(),
+                                                  network_backend=_PinnedBackend(cluster.dial_address))
+
+
 class KubeClient:
     """A few read-only REST calls as one account (one HTTP connection pool per use)."""
 
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
+        transport = _PinnedTransport(cluster) if cluster.dial_address else None
         self._http = httpx.AsyncClient(
             base_url=cluster.url, verify=cluster.ssl_context() or True, trust_env=False, follow_redirects=False,
+            transport=transport,
             timeout=httpx.Timeout(REQUEST_TIMEOUT, connect=CONNECT_TIMEOUT),
             headers={"Authorization": f"Bearer {cluster.token}", "Accept": "application/json"})
 
@@ -305,7 +333,7 @@ def target_options(asset_extra: dict[str, Any], secret_type: str, choice: dict[s
 def cluster_from_target(target: Target) -> Cluster:
     extra = {k: target.options[k] for k in ("ca_cert", "verify_tls") if k in target.options}
     return cluster_for(target.host, target.port, target.password, secret_type=_option(target, "secret_type"),
-                       extra=extra, name=target.asset_name)
+                       extra=extra, name=target.asset_name, dial_address=_option(target, "dial_address"))
 
 
 async def exec_in(cluster: Cluster, namespace: str, pod: str, container: str = "", *,
@@ -318,7 +346,8 @@ async def exec_in(cluster: Cluster, namespace: str, pod: str, container: str = "
             url, ssl=cluster.ssl_context(), subprotocols=list(kf.SUBPROTOCOLS),  # type: ignore[arg-type]
             additional_headers={"Authorization": f"Bearer {cluster.token}"}, open_timeout=CONNECT_TIMEOUT,
             max_size=kf.MAX_FRAME, compression=None, proxy=None, ping_interval=30, ping_timeout=30,
-            user_agent_header="webgate", logger=_NoDebug(logging.getLogger("webgate.k8s.exec"), {}))
+            user_agent_header="webgate", logger=_NoDebug(logging.getLogger("webgate.k8s.exec"), {}),
+            **({"host": cluster.dial_address, "port": cluster.port} if cluster.dial_address else {}))
     except InvalidStatus as exc:
         failure = _http_failure(cluster, exc.response.status_code, exc.response.body or b"", f"open a shell in {what}")
         raise ConnectFailed(str(failure), code=getattr(failure, "code", "target_refused")) from None
