@@ -53,6 +53,32 @@ def _endpoints(text: str) -> tuple[tuple[str, int], ...]:
 
 
 @dataclass(frozen=True, slots=True)
+class AppHostRef:
+    """One RemoteApp host: ``local`` (this machine) or an agent's base URL (webgate/remoteapp/)."""
+
+    name: str
+    url: str = ""  # "" for the local host
+
+
+def _app_hosts(value: str) -> tuple[AppHostRef, ...]:
+    """``WEBGATE_APP_HOSTS``: ``local`` and/or ``name=http://host:port`` entries, comma-separated."""
+    out: list[AppHostRef] = []
+    for part in (p.strip() for p in value.split(",")):
+        if not part:
+            continue
+        if part == "local":
+            out.append(AppHostRef("local"))
+            continue
+        name, sep, url = part.partition("=")
+        if not sep or not name.strip() or urlsplit(url.strip()).scheme not in ("http", "https"):
+            raise ConfigError(f"WEBGATE_APP_HOSTS: expected local or name=http(s)://host:port, got {part!r}")
+        out.append(AppHostRef(name.strip(), url.strip().rstrip("/")))
+    if len({h.name for h in out}) != len(out):
+        raise ConfigError("WEBGATE_APP_HOSTS: each app host needs its own name")
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     data_dir: Path = Path("data")
     database_url: str = ""
@@ -77,6 +103,9 @@ class Settings:
     # Argon2 cost; tests lower it so that a suite of logins stays fast.
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
+    # RemoteApp hosts (the first is the default) and the token their agents require.
+    app_hosts: tuple[AppHostRef, ...] = (AppHostRef("local"),)
+    app_host_token: str = ""
 
     @property
     def db_url(self) -> str:
@@ -131,6 +160,10 @@ class Settings:
             values["allowed_origins"] = tuple(o.strip().rstrip("/") for o in v.split(",") if o.strip())
         if v := get("WEBGATE_ALLOW_TARGETS"):
             values["allow_targets"] = tuple(t.strip() for t in v.split(",") if t.strip())
+        if v := get("WEBGATE_APP_HOSTS"):
+            values["app_hosts"] = _app_hosts(v)
+        if v := get("WEBGATE_APP_HOST_TOKEN"):
+            values["app_host_token"] = v
         for name in ("argon2_time_cost", "argon2_memory_kib"):
             if v := get(f"WEBGATE_{name.upper()}"):
                 values[name] = int(v)
@@ -149,6 +182,8 @@ class Settings:
             raise ConfigError("WEBGATE_STORAGE_URL must be file:///path or s3://bucket/prefix")
         if self.public_url and urlsplit(self.public_url).scheme not in ("http", "https"):
             raise ConfigError("WEBGATE_PUBLIC_URL must be an http(s) URL")
+        if any(h.url for h in self.app_hosts) and len(self.app_host_token) < 16:
+            raise ConfigError("WEBGATE_APP_HOST_TOKEN (16+ characters) is required for remote app host agents")
         from webgate.policy.targets import parse_allow_list
 
         parse_allow_list(self.allow_targets)
@@ -162,7 +197,7 @@ class Settings:
         for f in fields(self):
             value = getattr(self, f.name)
             text = str(value)
-            if f.name in ("s3_secret_key",) and value:
+            if f.name in ("s3_secret_key", "app_host_token") and value:
                 text = "***"
             elif isinstance(value, str) and "@" in value and "://" in value:
                 parts = urlsplit(value)

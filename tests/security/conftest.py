@@ -22,6 +22,7 @@ from webgate.db.models import (
     Account,
     AccountTemplate,
     ApiToken,
+    Applet,
     Asset,
     AssetPermission,
     LoginLog,
@@ -72,6 +73,8 @@ async def populate(services: Services, org: Organization, prefix: str, admin: Us
     account = await _encrypted(services, Account, org, asset=asset, name=f"{prefix}-account", username="root")
     template = await _encrypted(services, AccountTemplate, org, name=f"{prefix}-template", username="root")
     perm = await AssetPermission.create(org=org, name=f"{prefix}-perm", accounts=["@ALL"])
+    applet = await Applet.create(org=org, name=f"{prefix}-applet", asset_platforms=["website"], protocol="https",
+                                 program="chromium")
     await perm.users.add(member)
     await perm.assets.add(asset)
     role = await Role.create(org=org, name=f"{prefix}-role", permissions=["assets.view"])
@@ -85,7 +88,8 @@ async def populate(services: Services, org: Organization, prefix: str, admin: Us
     await Session.create(org=org, user=member, username=member.username, asset=asset, asset_name=asset.name,
                          protocol="ssh", status="live", started_at=services.clock.now())
     world.objects = {"groups": group, "users": member, "roles": role, "tokens": token, "nodes": node,
-                     "assets": asset, "accounts": account, "account-templates": template, "permissions": perm}
+                     "assets": asset, "accounts": account, "account-templates": template, "permissions": perm,
+                     "applets": applet}
     world.token = raw
     return world
 

@@ -29,6 +29,7 @@ from webgate.db.models import (
     Account,
     AccountTemplate,
     ApiToken,
+    Applet,
     Asset,
     AssetPermission,
     Node,
@@ -50,6 +51,7 @@ NO_PERM_ROUTES = {
 RESOURCES: dict[str, type] = {
     "groups": UserGroup, "users": User, "roles": Role, "tokens": ApiToken, "nodes": Node, "assets": Asset,
     "accounts": Account, "account-templates": AccountTemplate, "permissions": AssetPermission,
+    "applets": Applet,
 }
 MASS_FIELDS = ("org", "org_id", "is_superadmin", "builtin", "id")
 
@@ -151,6 +153,7 @@ def _create_bodies(home: World) -> dict[str, dict[str, Any]]:
         "account-templates": {"name": "ma-template", "username": "root", "secret_type": "password"},
         "permissions": {"name": "ma-perm", "user_ids": [str(home.member.id)], "accounts": ["@ALL"]},
         "tokens": {"name": "ma-token", "role_id": None},
+        "applets": {"name": "ma-applet", "asset_platforms": ["website"], "protocol": "https", "program": "chromium"},
     }
 
 

@@ -8,7 +8,7 @@ from starlette.routing import BaseRoute
 
 MODULES = [
     "auth", "orgs", "users", "groups", "roles", "tokens", "login_acls", "settings",
-    "nodes", "assets", "host_keys", "accounts", "account_templates", "permissions", "my",
+    "nodes", "assets", "host_keys", "accounts", "account_templates", "permissions", "my", "applets",
     "audit_logs", "dashboard", "metrics", "sessions", "k8s",
 ]
 

@@ -20,6 +20,8 @@ PERMISSIONS: dict[str, str] = {
     "accounts.manage": "Create accounts and replace their secrets",
     "permissions.view": "See asset permissions",
     "permissions.manage": "Grant and revoke asset permissions",
+    "applets.view": "See RemoteApp applets",
+    "applets.manage": "Create and change RemoteApp applets (the programs people open on assets)",
     "tokens.manage": "Create and revoke API tokens",
     "audit.view": "Read the login log, operation log and dashboard",
     "sessions.view": "List sessions and play recordings",
