@@ -12,15 +12,12 @@ from collections.abc import Sequence
 
 from starlette.types import Scope
 
+from webgate.netaddr import parse_ip
+
 
 def _trusted(addr: str, proxies: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
-    try:
-        ip = ipaddress.ip_address(addr)
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return any(ip in net for net in proxies)
+    ip = parse_ip(addr)
+    return ip is not None and any(ip in net for net in proxies)
 
 
 def client_ip(scope: Scope, proxies: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> str:

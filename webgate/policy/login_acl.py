@@ -10,17 +10,16 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from webgate.netaddr import parse_ip
+
 
 def _ip_matches(ip: str, networks: Iterable[str]) -> bool:
     nets = list(networks)
     if not nets:
         return True
-    try:
-        addr = ipaddress.ip_address(ip)
-    except ValueError:
+    addr = parse_ip(ip)
+    if addr is None:
         return False
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
-        addr = addr.ipv4_mapped
     for net in nets:
         try:
             if addr in ipaddress.ip_network(net, strict=False):

@@ -31,11 +31,11 @@ from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from webgate.errors import ConfigError
+from webgate.netaddr import IPAddress, unwrap
 from webgate.protocols.reach import dial_failed
 from webgate.settings import Settings
 from webgate.terminal.channel import ConnectFailed, Target
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 RESOLVE_TIMEOUT = 10.0
@@ -77,19 +77,12 @@ def parse_allow_list(entries: Iterable[str]) -> AllowList:
                 host, _, port = entry.rpartition(":")
                 if not port.isdigit() or not 0 < int(port) < 65536:
                     raise ValueError("the port must be a number from 1 to 65535")
-                endpoints.add((_unwrap(ipaddress.ip_address(host.strip("[]"))), int(port)))
+                endpoints.add((unwrap(ipaddress.ip_address(host.strip("[]"))), int(port)))
             else:
                 networks.append(ipaddress.ip_network(entry, strict=False))
         except ValueError as exc:
             raise ConfigError(f"WEBGATE_ALLOW_TARGETS: {entry!r} is neither a CIDR nor ip:port ({exc})") from None
     return AllowList(tuple(networks), frozenset(endpoints))
-
-
-def _unwrap(ip: IPAddress) -> IPAddress:
-    """IPv4-mapped IPv6 is IPv4 on the wire: check and dial it as such."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped
-    return ip
 
 
 def _embedded_v4(ip: IPAddress) -> ipaddress.IPv4Address | None:
@@ -105,7 +98,7 @@ def literal_address(host: str) -> IPAddress | None:
     """``host`` as an IP address in any spelling the resolver would accept; None when it is a name."""
     text = host.strip("[]").split("%", 1)[0]
     try:
-        return _unwrap(ipaddress.ip_address(text))
+        return unwrap(ipaddress.ip_address(text))
     except ValueError:
         pass
     try:  # 127.1, 0x7f.1, 2130706433, 017700000001: what getaddrinfo would make of them
@@ -148,7 +141,7 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
         raise dial_failed(exc, host, port, RESOLVE_TIMEOUT) from None
     out: list[IPAddress] = []
     for info in infos:
-        ip = _unwrap(ipaddress.ip_address(str(info[4][0])))
+        ip = unwrap(ipaddress.ip_address(str(info[4][0])))
         if ip not in out:
             out.append(ip)
     if not out:
