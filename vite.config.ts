@@ -65,6 +65,8 @@ export default defineConfig({
       output: {
         manualChunks(id) {
           if (id.includes('node_modules/element-plus') || id.includes('node_modules/@element-plus')) return 'element-plus'
+          // Only remote-desktop tabs need it: its own chunk, fetched with the workspace.
+          if (id.includes('node_modules/guacamole-common-js')) return 'guacamole'
           if (id.includes('node_modules/')) return 'vendor'
           return undefined
         },

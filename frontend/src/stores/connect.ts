@@ -1,8 +1,10 @@
 // The Connect flow shared by the asset list and deep links: pick an account (and
 // remember the choice per asset), ask for manual credentials, open a workspace tab.
 import { reactive } from 'vue'
-import type { MyAccount, MyAsset } from '@/api/types'
-import { isManualAccount, openTab, type K8sChoice, type ManualCredentials } from './workspace'
+import type { Id, MyAccount, MyAsset } from '@/api/types'
+import { api } from '@/api/http'
+import { protocolKind } from '@/utils/protocols'
+import { isManualAccount, openTab, type AppletChoice, type K8sChoice, type ManualCredentials } from './workspace'
 import { readJSON, writeJSON } from '@/utils/storage'
 
 const LAST_KEY = 'webgate.lastAccount'
@@ -28,6 +30,12 @@ interface FlowState {
   k8s: K8sChoice
   /** The user came through the account list (offer Back from later steps). */
   chose: boolean
+  /** RemoteApp applets that can open this asset ("Open with Chrome"); empty when none or no such API. */
+  applets: AppletItem[]
+  /** The applet the tab will run (protocol remoteapp). */
+  applet: AppletChoice | null
+  /** The protocol Connect was clicked for (flow.protocol becomes remoteapp for an applet). */
+  clicked: string
   resolve: ((ok: boolean) => void) | null
 }
 
@@ -40,8 +48,35 @@ export const flow = reactive<FlowState>({
   manual: { username: '', password: '' },
   k8s: { namespace: '', pod: '', container: '' },
   chose: false,
+  applets: [],
+  applet: null,
+  clicked: '',
   resolve: null,
 })
+
+export const REMOTEAPP_PROTOCOL = 'remoteapp'
+
+export interface AppletItem {
+  id: Id
+  name: string
+  icon?: string
+}
+
+/** `GET /my/applets?asset=`: the applets this user may open the asset with; nothing when the API is absent. */
+export async function loadApplets(assetId: Id): Promise<AppletItem[]> {
+  try {
+    const r = await api.get<{ items?: AppletItem[] }>('/my/applets', { asset: String(assetId) }, { silent: true })
+    return Array.isArray(r?.items) ? r.items.filter((a) => a && a.id != null && typeof a.name === 'string') : []
+  } catch {
+    return []
+  }
+}
+
+/** Applets open websites and databases; terminals and desktops are reached directly. */
+function mayHaveApplets(protocol: string): boolean {
+  const kind = protocolKind(protocol)
+  return kind !== 'terminal' && kind !== 'desktop'
+}
 
 export const K8S_PROTOCOL = 'k8s'
 
@@ -67,12 +102,20 @@ function remember(asset: MyAsset, protocol: string, account: MyAccount) {
  * cancelled. `preferred` is an account name or id (deep links); `k8s` a pod chosen
  * in advance (deep links: with namespace and pod the picker is skipped).
  */
-export function startConnect(asset: MyAsset, protocol: string, preferred?: string, k8s?: Partial<K8sChoice>): Promise<boolean> {
+export async function startConnect(
+  asset: MyAsset,
+  protocol: string,
+  preferred?: string,
+  k8s?: Partial<K8sChoice>,
+  applet?: AppletChoice,
+): Promise<boolean> {
   const accounts = asset.accounts ?? []
-  if (accounts.length === 0) return Promise.reject(new Error('no_account'))
+  if (accounts.length === 0) throw new Error('no_account')
+  const applets = !applet && mayHaveApplets(protocol) ? await loadApplets(asset.id) : []
   let idx = preferred ? accounts.findIndex((a) => a.name === preferred) : -1
   if (idx < 0 && preferred) idx = accounts.findIndex((a) => a.id != null && String(a.id) === preferred)
-  const direct = idx >= 0 || accounts.length === 1
+  // With applets on offer the dialog always shows, so the user can pick "Open with …".
+  const direct = (idx >= 0 || accounts.length === 1) && applets.length === 0
   if (idx < 0) {
     const last = lastChoices()[String(asset.id)]
     idx = Math.max(0, last ? accounts.findIndex((a) => a.name === last) : 0)
@@ -83,6 +126,9 @@ export function startConnect(asset: MyAsset, protocol: string, preferred?: strin
   flow.manual = { username: '', password: '' }
   flow.k8s = { namespace: k8s?.namespace ?? '', pod: k8s?.pod ?? '', container: k8s?.container ?? '' }
   flow.chose = !direct
+  flow.applets = applets
+  flow.applet = applet ?? null
+  flow.clicked = protocol
   return new Promise<boolean>((resolve) => {
     flow.resolve = resolve
     if (direct) {
@@ -98,6 +144,13 @@ export function startConnect(asset: MyAsset, protocol: string, preferred?: strin
       flow.visible = true
     }
   })
+}
+
+/** "Open with <applet>": the chosen account, opened by the applet as a RemoteApp desktop. */
+export function chooseApplet(applet: AppletItem): void {
+  flow.applet = { id: applet.id, name: applet.name }
+  flow.protocol = REMOTEAPP_PROTOCOL
+  chooseAccount()
 }
 
 /** Called by the dialog after a choice (or directly for one plain account). */
@@ -126,6 +179,10 @@ export function manualNext(): void {
 
 export function backToAccounts(): void {
   flow.step = 'choose'
+  if (flow.applets.length) {
+    flow.protocol = flow.clicked
+    flow.applet = null
+  }
 }
 
 export function finishConnect(): void {
@@ -143,8 +200,9 @@ export function finishConnect(): void {
     actions: [...(asset.actions ?? [])],
     manual,
     k8s: flow.protocol === K8S_PROTOCOL ? { ...flow.k8s } : undefined,
+    applet: flow.protocol === REMOTEAPP_PROTOCOL && flow.applet ? { ...flow.applet } : undefined,
   })
-  remember(asset, flow.protocol, account)
+  remember(asset, flow.clicked || flow.protocol, account)
   flow.manual = { username: '', password: '' }
   flow.visible = false
   const r = flow.resolve

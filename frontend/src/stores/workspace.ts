@@ -15,6 +15,12 @@ export interface K8sChoice {
   container: string
 }
 
+/** A RemoteApp applet as `GET /my/applets?asset=` lists it (only what a tab needs). */
+export interface AppletChoice {
+  id: Id
+  name: string
+}
+
 export interface WorkspaceTab {
   key: string
   assetId: Id
@@ -29,6 +35,8 @@ export interface WorkspaceTab {
   manual?: ManualCredentials
   /** Protocol k8s: the pod the shell runs in. */
   k8s?: K8sChoice
+  /** Protocol remoteapp: the applet (one program on an app host) the desktop tab runs. */
+  applet?: AppletChoice
   openedAt: number
   /** Set by the session panel: connecting, open, ended. */
   state?: 'connecting' | 'open' | 'ended'
