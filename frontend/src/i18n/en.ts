@@ -353,6 +353,7 @@ export default {
     nodes: 'Folders',
     labels: 'Labels',
     labelsPlaceholder: 'key:value, then Enter',
+    hostKey: 'Host key',
     import: 'Import',
     exportCsv: 'Export CSV',
     exportXlsx: 'Export Excel',

@@ -357,6 +357,7 @@ const zhCN: Messages<typeof en> = {
     nodes: '节点',
     labels: '标签',
     labelsPlaceholder: 'key:value，然后按回车',
+    hostKey: '主机密钥',
     import: '导入',
     exportCsv: '导出 CSV',
     exportXlsx: '导出 Excel',
