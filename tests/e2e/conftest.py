@@ -77,6 +77,14 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
 
 
 @pytest.fixture
+def terminal_server(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> LiveServer:
+    """``live_server`` allowed to dial loopback: the test peers (sshd, guacd's targets) listen there,
+    which the target address policy refuses unless the operator allows it, as a lab would."""
+    monkeypatch.setenv("WEBGATE_ALLOW_TARGETS", "127.0.0.0/8")
+    return request.getfixturevalue("live_server")  # type: ignore[no-any-return]
+
+
+@pytest.fixture
 def browser() -> Iterator[object]:
     if not shutil.which(CHROMIUM):
         peer_missing("chromium (apt-get install chromium)")

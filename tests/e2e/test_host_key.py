@@ -24,12 +24,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 sshd = sshd_peer.sshd  # the fixture
 
 
-@pytest.fixture
-def terminal_server(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> LiveServer:
-    monkeypatch.setenv("WEBGATE_ALLOW_TARGETS", "127.0.0.0/8")
-    return request.getfixturevalue("live_server")  # type: ignore[no-any-return]
-
-
 def _plant_old_key(server: LiveServer, asset_id: str) -> str:
     old = asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode().strip()
     fingerprint = asyncssh.import_public_key(old).get_fingerprint("sha256")

@@ -25,12 +25,6 @@ ALICE_PASSWORD = "Wonder-Land-2026!"
 ROWS = '[data-testid="terminal"] .xterm-rows'
 
 
-@pytest.fixture
-def terminal_server(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> LiveServer:
-    monkeypatch.setenv("WEBGATE_ALLOW_TARGETS", "127.0.0.0/8")
-    return request.getfixturevalue("live_server")  # type: ignore[no-any-return]
-
-
 def screen_lines(page) -> list[str]:  # type: ignore[no-untyped-def]
     """The terminal's visible rows as text (xterm's DOM renderer; its spaces are no-break spaces)."""
     rows = page.eval_on_selector(ROWS, "el => Array.from(el.children, r => r.textContent)")
