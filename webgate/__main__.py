@@ -127,11 +127,18 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("version", help="print the version")
     mk = sub.add_parser("makemigrations", help="(developers) write a migration for model changes")
     mk.add_argument("--name")
+    from webgate.remoteapp.agent import add_arguments as agent_arguments
+
+    agent_arguments(sub.add_parser("apphost-agent", help="run RemoteApp displays for a gateway elsewhere"))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.command == "version":
         print(__version__)
         return 0
+    if args.command == "apphost-agent":  # its own token and options, none of the gateway's settings
+        from webgate.remoteapp.agent import run
+
+        return run(args)
     try:
         settings = Settings.from_env()
         handler = {"serve": cmd_serve, "migrate": cmd_migrate, "create-admin": cmd_create_admin,

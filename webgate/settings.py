@@ -106,6 +106,8 @@ class Settings:
     # RemoteApp hosts (the first is the default) and the token their agents require.
     app_hosts: tuple[AppHostRef, ...] = (AppHostRef("local"),)
     app_host_token: str = ""
+    # Programs the local app host may run (names or absolute paths): deployment config, not an admin's choice.
+    app_programs: tuple[str, ...] = ("chromium",)
 
     @property
     def db_url(self) -> str:
@@ -162,6 +164,8 @@ class Settings:
             values["allow_targets"] = tuple(t.strip() for t in v.split(",") if t.strip())
         if v := get("WEBGATE_APP_HOSTS"):
             values["app_hosts"] = _app_hosts(v)
+        if v := get("WEBGATE_APP_PROGRAMS"):
+            values["app_programs"] = tuple(p.strip() for p in v.split(",") if p.strip())
         if v := get("WEBGATE_APP_HOST_TOKEN"):
             values["app_host_token"] = v
         for name in ("argon2_time_cost", "argon2_memory_kib"):

@@ -29,6 +29,7 @@ TERMINAL_CONNECTORS: dict[str, str] = {
 # Desktop protocols: ``async plan(DesktopTarget) -> DesktopPlan`` (protocols/guacamole/target.py).
 DESKTOP_CONNECTORS: dict[str, str] = {
     "vnc": "webgate.protocols.vnc:plan",
+    "remoteapp": "webgate.protocols.remoteapp:plan",
     "rdp": "webgate.protocols.rdp:plan",
 }
 

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
 
 from webgate.auth.principal import Principal
 from webgate.db.models import Session
@@ -93,6 +94,14 @@ async def _release(release: Release | None) -> None:
         log.exception("releasing a desktop's resources failed")
 
 
+def _endpoint(address: str, port: int) -> tuple[str, int]:
+    """Host and port to check: a website asset's address is a URL (its own port wins)."""
+    if "://" not in address:
+        return address, port
+    parts = urlsplit(address)
+    return parts.hostname or "", parts.port or {"http": 80, "https": 443}.get(parts.scheme, port)
+
+
 class GraphicalSession(LiveSession):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -151,12 +160,13 @@ class GraphicalSession(LiveSession):
 
     async def _dial(self, password: str | None, display: Display) -> None:
         settings = self.services.settings
-        ip = await check_target(settings, self.grant.asset.address, self.grant.port)  # the address dialled
+        host, port = _endpoint(self.grant.asset.address, self.grant.port)
+        ip = await check_target(settings, host, port)  # the address dialled (a RemoteApp program's target)
         folder = prepare_recording_dir(settings.data_dir, self.id)
         recording = GuacRecording(session_id=self.id, path=folder / RECORDING_NAME, storage=self.services.storage)
         self.recorder = recording
         target = DesktopTarget(
-            session_id=self.id, protocol=self.row.protocol, address=str(ip), port=self.grant.port,
+            session_id=self.id, protocol=self.row.protocol, address=str(ip), port=port,
             username=self.grant.username, password=password, actions=self.grant.actions,
             options={**(self.grant.asset.extra or {}), **(self.request.options if self.request else {})},
             display=display,

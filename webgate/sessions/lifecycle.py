@@ -100,6 +100,10 @@ def _watermark(policy: dict[str, Any], row: Session, when: str) -> dict[str, Any
 
 async def _authorize(services: Services, principal: Principal, req: OpenRequest, now: datetime) -> Grant:
     """THE authorisation call for terminal sessions: at open and on every re-check."""
+    if req.protocol == "remoteapp":  # judged as the applet's protocol (https, mysql…) on the asset it opens
+        from webgate.remoteapp.applets import authorize_applet
+
+        return await authorize_applet(services, principal, req.asset_id, req.account, req.options, now)
     return await resolve_grant(services.clock, principal, req.asset_id, req.account, req.protocol, now)
 
 
