@@ -14,7 +14,7 @@ import random
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,11 +146,14 @@ class GuacClient:
     def opcodes(self) -> list[str]:
         return [i[0] for i in self.instructions]
 
-    async def until(self, opcode: str, timeout: float = 15, args: list[str] | None = None) -> list[str]:
+    async def until(self, opcode: str, timeout: float = 15, args: list[str] | None = None,
+                    where: Callable[[list[str]], bool] | None = None) -> list[str]:
+        """The first instruction ``opcode`` (with exactly ``args``, or for which ``where`` holds)."""
         deadline = time.monotonic() + timeout
         while True:
             for instruction in self.instructions:
-                if instruction[0] == opcode and (args is None or instruction[1:] == args):
+                if instruction[0] == opcode and (args is None or instruction[1:] == args) and (
+                        where is None or where(instruction)):
                     return instruction
             if self.closed:
                 raise AssertionError(f"closed before {opcode}: {self.opcodes()[-10:]}")

@@ -33,7 +33,7 @@ from webgate.protocols.guacamole.handshake import (
 )
 from webgate.protocols.guacamole.instruction import InstructionError, encode, parse_one
 from webgate.protocols.guacamole.relay import Relay, split_complete
-from webgate.protocols.guacamole.status import describe
+from webgate.protocols.guacamole.status import CLOSED_AT_ONCE, CLOSED_AT_ONCE_STATUS, describe
 from webgate.protocols.guacamole.target import DesktopTarget, Release
 from webgate.recording.guac import (
     RECORDING_NAME,
@@ -45,14 +45,18 @@ from webgate.recording.guac import (
 from webgate.services import Services
 from webgate.sessions.endings import Ending, ending_for
 from webgate.sessions.grant import reveal
+from webgate.sessions.input_hold import InputHold
 from webgate.sessions.lifecycle import LiveSession, OpenRequest, _audit, _authorize, _watermark
 from webgate.sessions.registry import live_sessions
+from webgate.sessions.transfers import Transfers
 from webgate.terminal.channel import ConnectFailed
 
 log = logging.getLogger("webgate.sessions")
 
 MAX_HELD = 8 << 20  # bytes of drawing held back while waiting for the recording to start
 NO_GUACD = "The remote desktop service (guacd) is not reachable. Tell your admin."
+CLOSED_AT_ONCE_WITHIN = 10.0  # seconds after ``ready``: an RDP hang-up this early, before any key, is a refusal
+FILE_OPCODES = frozenset({"put", "file", "blob", "end", "ack"})
 
 
 class GuacdLink:
@@ -107,6 +111,11 @@ class GraphicalSession(LiveSession):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.link: GuacdLink | None = None
         self.status: int | None = None  # guacd's status code when guacd ended the session
+        self.hold: InputHold | None = None  # the browser's input until the first frame (set at ready)
+        self.transfers: Transfers | None = None  # file streams, when the plan shares a drive
+        self.guacd_protocol = ""
+        self._ready_at = 0.0
+        self._typed = False
 
     @classmethod
     async def open_graphical(cls, services: Services, principal: Principal, req: OpenRequest,
@@ -136,7 +145,7 @@ class GraphicalSession(LiveSession):
         try:
             await session._dial(password, display)
         except HandshakeFailed as exc:
-            reason, message = describe(exc.status)
+            reason, message = describe(exc.status, exc.message)
             session.status = exc.status
             await session.finish(Ending(reason, message))
             raise ConnectFailed(message) from None
@@ -173,6 +182,9 @@ class GraphicalSession(LiveSession):
             settings=settings, asset_name=self.grant.asset.name)
         plan = await desktop_connector(self.row.protocol)(target)
         del target
+        self.guacd_protocol = plan.protocol
+        if plan.params.get("enable-drive") == "true":
+            self.transfers = Transfers(self.services, self.row)
         try:
             connected = await handshake_any(settings.guacd, plan.protocol,
                                             {**plan.params, **recording_parameters(folder)}, display)
@@ -182,6 +194,7 @@ class GraphicalSession(LiveSession):
         finally:
             plan.params.clear()
         self.link = GuacdLink(connected, plan.release)
+        self.hold, self._ready_at = InputHold(), asyncio.get_running_loop().time()
         self.channel = self.link  # type: ignore[assignment]  # finish() closes it
         if not await self._recording_started(connected, recording):  # else guacd runs it unrecorded
             raise WebgateError(ending_for("recording_failed").message, code="recording_failed")
@@ -214,20 +227,45 @@ class GraphicalSession(LiveSession):
         data = encode(*instruction).encode()
         if user_input:
             self.meter.input(data)
+            self._typed = self._typed or instruction[0] == "key"
         else:
             self.meter.bytes_in += len(data)
+        if self.transfers is not None and instruction[0] in FILE_OPCODES:
+            await self.transfers.from_browser(instruction)
+        if self.hold is not None and self.hold.hold(instruction[0], data):
+            return  # sent when the desktop has drawn (input_hold.py)
         await self.link.write(data)
+
+    async def refused(self, instruction: list[str]) -> None:
+        """The filter refused this instruction: a file transfer attempt is recorded as refused."""
+        await (self.transfers or Transfers(self.services, self.row)).refused(instruction)
+
+    async def finish(self, ending: Ending) -> None:
+        transfers, self.transfers = self.transfers, None
+        if transfers is not None:
+            await transfers.close()
+        await super().finish(ending)
 
     async def run_relay(self, send: Callable[[str], Awaitable[None]]) -> Ending:
         """Relay guacd → browser until something ends the session; returns why."""
         assert self.link is not None
 
+        hold = self.hold or InputHold(0)
+
         async def out(batch: bytes) -> None:
             self.meter.output(batch)
+            if hold.holding:
+                hold.watch(batch)
+            if self.transfers is not None:
+                await self.transfers.from_guacd(batch)
             await send(batch.decode("utf-8"))  # ASGI text frames are str; one C-speed decode per batch
 
         relay = Relay(self.link.connected.reader, out, self.link.connected.pending)
-        pump, decided = await self._supervise(relay.run())
+        holder = asyncio.create_task(hold.run(self.link.write))
+        try:
+            pump, decided = await self._supervise(relay.run())
+        finally:
+            holder.cancel()
         if decided is not None:
             ending = decided
         elif pump.done() and not pump.cancelled() and pump.exception() is not None:
@@ -240,15 +278,27 @@ class GraphicalSession(LiveSession):
         elif relay.error is not None:
             ending = self._guacd_error(relay.error)
         else:
-            ending = ending_for("target_exited")
+            ending = self._target_closed()
         await self.finish(ending)
         return self.ending or ending
 
     def _guacd_error(self, raw: bytes) -> Ending:
+        detail = ""
         try:
             parts = parse_one(raw.decode("utf-8"), max_chars=1 << 16)
             self.status = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else None
+            detail = parts[1] if len(parts) > 1 else ""
         except (InstructionError, UnicodeDecodeError):
             self.status = None
-        reason, message = describe(self.status)
+        reason, message = describe(self.status, detail)
         return Ending(reason, message)
+
+    def _target_closed(self) -> Ending:
+        """guacd hung up without an error. An RDP server that does so right after ``ready``, before
+        the user typed anything, refused the login: xrdp (require_credentials) and Windows
+        without NLA say nothing else about a wrong password."""
+        early = asyncio.get_running_loop().time() < self._ready_at + CLOSED_AT_ONCE_WITHIN
+        if self.guacd_protocol == "rdp" and early and not self._typed:
+            self.status = CLOSED_AT_ONCE_STATUS
+            return Ending(*CLOSED_AT_ONCE)
+        return ending_for("target_exited")

@@ -145,6 +145,8 @@ class GuacamoleConnection:
         try:
             self.filter.check(instruction)
         except Refused as exc:
+            if self.session is not None:
+                await self.session.refused(instruction)  # a refused file transfer gets its row
             raise ProtocolViolation(str(exc)) from None
         assert self.session is not None
         await self.session.send_instruction(instruction, user_input=instruction[0] in INPUT)

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 MAX_STREAMS = 64  # guacd 1.3.0: GUAC_USER_MAX_STREAMS / GUAC_USER_MAX_OBJECTS
 MAX_SIZE = 8192  # pixels per side
 MAX_DPI = 1200
+MAX_PATH = 1024  # characters of a file name or drive path in put/file/get
 
 FLOW = frozenset({"sync", "ack", "nop", "disconnect"})
 INPUT = frozenset({"key", "mouse", "touch", "size"})
@@ -22,6 +23,7 @@ INPUT = frozenset({"key", "mouse", "touch", "size"})
 _ARITY: dict[str, tuple[int, ...]] = {
     "sync": (1, 2), "ack": (3,), "nop": (0,), "disconnect": (0,), "key": (2,), "mouse": (3,),
     "touch": (7,), "size": (2, 3), "clipboard": (2,), "blob": (2,), "end": (1,), "file": (3,), "put": (4,),
+    "get": (2,),
 }
 
 
@@ -51,7 +53,8 @@ class InstructionFilter:
                 allowed |= {"clipboard", "blob", "end"}
             if "upload" in acts:
                 allowed |= {"file", "put", "blob", "end"}
-            # downloads are guacd→browser streams: the browser only acks them (flow control)
+            if "download" in acts:  # ``get`` on the shared drive: guacd answers with a body stream
+                allowed.add("get")
         self.allowed = frozenset(allowed)
         self._open: set[int] = set()  # input streams the browser opened (clipboard/file/put)
 
@@ -120,17 +123,34 @@ class InstructionFilter:
         self._opens(args[0])
 
     def _file(self, args: list[str]) -> None:
+        _name(args[2], "file name", path=False)
         self._opens(args[0])
 
     def _put(self, args: list[str]) -> None:
         _int(args[0], "object", 0, MAX_STREAMS - 1)
+        _name(args[3], "file path", path=True)
         self._opens(args[1])
+
+    def _get(self, args: list[str]) -> None:
+        _int(args[0], "object", 0, MAX_STREAMS - 1)
+        _name(args[1], "file path", path=True)
 
     def _blob(self, args: list[str]) -> None:
         self._uses(args[0])
 
     def _end(self, args: list[str]) -> None:
         self._uses(args[0], close=True)
+
+
+def _name(value: str, what: str, *, path: bool) -> None:
+    """A drive path (``/dir/file``) or a bare file name: bounded, printable, no way up (``..``)."""
+    if not value or len(value) > MAX_PATH or not value.isprintable():
+        raise Refused(f"The {what} must be 1 to {MAX_PATH} printable characters.")
+    parts = value.replace("\\", "/").split("/")
+    if path and not value.startswith("/"):
+        raise Refused(f"The {what} must start with '/'.")
+    if (not path and len(parts) > 1) or ".." in parts:
+        raise Refused(f"The {what} may not leave the shared drive.")
 
 
 def _nothing(args: list[str]) -> None:

@@ -1,0 +1,191 @@
+"""RDP remote desktops through /ws/guacamole: real guacd 1.3.0, real xrdp (xorgxrdp) with an xterm desktop.
+
+A Guacamole client drives the gateway's WebSocket as guacamole-common-js does. xrdp has no
+NLA server, so ``security=nla`` is only unit-tested (tests/unit/test_rdp_params.py); ``any``
+and ``tls`` are exercised here, as are the permission-driven clipboard and drive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import gzip
+import hashlib
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.terminal_client import grant, make_account, user_and_cookie
+from tests.integration.test_vnc import _ended_row
+from tests.peers.desktop import GuacClient, guacd_port  # noqa: F401 - fixture
+from tests.peers.sshd import free_port
+from tests.peers.xrdp import RdpPeer, xrdp, xrdp_server  # noqa: F401 - fixtures
+from webgate.db.models import Asset, OperationLog, Organization, Session
+from webgate.protocols.guacamole.instruction import Parser, encode
+from webgate.services import Services
+from webgate.settings import Settings
+
+pytestmark = pytest.mark.slow
+
+RETURN, SHIFT, INSERT = 0xFF0D, 0xFFE1, 0xFF63
+
+
+@pytest.fixture
+def settings(settings: Settings, guacd_port: int) -> Settings:  # noqa: F811 - the fixture, specialised
+    return settings.with_(guacd=(("127.0.0.1", guacd_port),))
+
+
+async def _open(services: Services, gateway: str, port: int, *, password: str, username: str = "wgrdp",
+                actions: tuple[str, ...] = ("connect",), extra: dict[str, Any] | None = None,
+                size: tuple[int, int] = (800, 600)) -> GuacClient:
+    user, cookie = await user_and_cookie(services, gateway)
+    org = await Organization.get(is_default=True)
+    asset = await Asset.create(org=org, name="win01", address="127.0.0.1", platform="windows",
+                               protocols=[{"name": "rdp", "port": port}],
+                               extra={"rdp_ignore_cert": True} if extra is None else extra)  # xrdp's is self-signed
+    await make_account(services, asset, "rdpacct", username, secret=password)
+    perm = await grant(user, asset, ["rdpacct"], actions)
+    perm.protocols = ["rdp"]
+    await perm.save()
+    return await GuacClient.connect(gateway, cookie, f"asset={asset.id}&account=rdpacct&protocol=rdp"
+                                                     f"&width={size[0]}&height={size[1]}&dpi=96")
+
+
+def _on_layer0(instruction: list[str]) -> bool:
+    return instruction[3] == "0"  # img stream mask LAYER mimetype x y
+
+
+async def first_frame(client: GuacClient) -> None:
+    """The desktop's first image on the default layer (xrdp draws it ~1.5 s after ``ready``)."""
+    await client.until("img", timeout=20, where=_on_layer0)
+
+
+def keys(text: str) -> str:
+    """Key presses and releases for plain ASCII text (keysym = code point), then Return."""
+    out = [encode("key", str(ord(ch)), pressed) for ch in text for pressed in ("1", "0")]
+    return "".join(out) + encode("key", str(RETURN), "1") + encode("key", str(RETURN), "0")
+
+
+async def appears(path: Path, within: float = 10) -> bool:
+    for _ in range(int(within / 0.1)):
+        if await asyncio.to_thread(path.exists):
+            return True
+        await asyncio.sleep(0.1)
+    return False
+
+
+async def test_desktop_draws_and_the_recording_is_complete(services: Services, gateway: str, xrdp: RdpPeer) -> None:
+    client = await _open(services, gateway, xrdp.port, password=xrdp.password)
+    await first_frame(client)
+    assert client.messages[0].startswith("0.,36.") and "ready" not in client.opcodes()
+    assert ["size", "0", "800", "600"] in client.instructions
+    await client.send(encode("mouse", "100", "100", "0") + encode("key", "97", "1") + encode("key", "97", "0"))
+    await client.until("sync")
+    await client.ws.close()
+    row = await _ended_row()
+    assert row.protocol == "rdp" and row.end_reason == "client_closed" and row.account_username == "wgrdp"
+    assert row.bytes_out > 10_000 and row.bytes_in > 0
+    packed = await services.storage.get_bytes(row.recording_key)
+    assert hashlib.sha256(packed).hexdigest() == row.recording_sha256
+    text = gzip.decompress(packed).decode()
+    parser = Parser(max_chars=1 << 22, max_elements=4096)
+    recorded = parser.feed(text)
+    assert parser.pending == 0 and text.endswith(";"), "the recording ends in a complete instruction"
+    assert any(i[0] == "img" and i[3] == "0" for i in recorded) and "key" in {i[0] for i in recorded}
+    assert not (services.settings.data_dir / "spool" / "guacamole" / str(row.id)).exists()
+
+
+async def test_tls_with_ignore_cert_works(services: Services, gateway: str, xrdp: RdpPeer) -> None:
+    client = await _open(services, gateway, xrdp.port, password=xrdp.password,
+                         extra={"rdp_security": "tls", "rdp_ignore_cert": True})
+    await first_frame(client)
+    await client.ws.close()
+    assert (await _ended_row()).end_reason == "client_closed"
+
+
+async def test_an_untrusted_certificate_is_reported_in_words(services: Services, gateway: str,
+                                                            xrdp: RdpPeer) -> None:
+    client = await _open(services, gateway, xrdp.port, password=xrdp.password, extra={})
+    error = await client.until("error", timeout=20)
+    assert "certificate is not trusted" in error[1] and "rdp_ignore_cert" in error[1]
+    assert (await _ended_row()).end_reason == "certificate_untrusted"
+
+
+async def test_security_rdp_is_refused_by_xrdp_in_words(services: Services, gateway: str, xrdp: RdpPeer) -> None:
+    client = await _open(services, gateway, xrdp.port, password=xrdp.password, extra={"rdp_security": "rdp"})
+    error = await client.until("error", timeout=20)
+    assert error[2] == "515" and "reported an error" in error[1]
+    assert (await _ended_row()).status == "ended"
+
+
+async def test_a_wrong_password_is_reported_in_words(services: Services, gateway: str, xrdp: RdpPeer) -> None:
+    client = await _open(services, gateway, xrdp.port, password="not-" + xrdp.password)
+    error = await client.until("error", timeout=20)
+    assert "wrong password" in error[1] and error[2] == "769"
+    assert (await _ended_row()).end_reason == "login_failed"
+
+
+async def test_an_unreachable_host_is_reported_in_words(services: Services, gateway: str, xrdp: RdpPeer) -> None:
+    client = await _open(services, gateway, free_port(), password=xrdp.password)
+    error = await client.until("error", timeout=20)
+    assert error[2] == "519" and "could not be reached" in error[1]
+    assert (await _ended_row()).status == "ended"
+
+
+async def test_a_browser_resize_redraws_the_desktop_at_the_new_size(services: Services, gateway: str,
+                                                                   xrdp: RdpPeer) -> None:
+    client = await _open(services, gateway, xrdp.port, password=xrdp.password)
+    await first_frame(client)
+    await client.send(encode("size", "1024", "700"))
+    await client.until("size", timeout=15, args=["0", "1024", "700"])
+    await client.ws.close()
+    await _ended_row()
+
+
+async def test_paste_without_permission_closes_the_session(services: Services, gateway: str,
+                                                           xrdp: RdpPeer) -> None:
+    client = await _open(services, gateway, xrdp.port, password=xrdp.password, actions=("connect", "copy"))
+    await first_frame(client)
+    await client.send(encode("clipboard", "1", "text/plain"))
+    error = await client.until("error")
+    assert error[2] == "768"
+    assert (await _ended_row()).end_reason == "protocol_error"
+    assert await OperationLog.filter(action="input_refused").exists()
+
+
+async def test_paste_and_copy_pass_when_permitted(services: Services, gateway: str, xrdp: RdpPeer) -> None:
+    client = await _open(services, gateway, xrdp.port, password=xrdp.password,
+                         actions=("connect", "copy", "paste"))
+    await first_frame(client)
+    name = f"pasted-{uuid.uuid4().hex[:8]}"
+    text = base64.b64encode(f"touch {name}".encode()).decode()
+    await client.send(encode("clipboard", "1", "text/plain") + encode("blob", "1", text) + encode("end", "1"))
+    await asyncio.sleep(0.5)  # xrdp's clipboard channel announces the new text to X first
+    shift_insert = [encode("key", str(SHIFT), "1"), encode("key", str(INSERT), "1"),
+                    encode("key", str(INSERT), "0"), encode("key", str(SHIFT), "0")]
+    await client.send("".join(shift_insert))
+    await asyncio.sleep(1.0)  # X asks xrdp, xrdp asks guacd for the text: the paste is asynchronous
+    await client.send(keys(""))
+    assert await appears(xrdp.home / name), "the browser's clipboard text was pasted into the xterm"
+    # copy: a double-click on the first word selects it, xterm puts it on the clipboard, the browser gets it
+    for buttons in ("1", "0", "1", "0"):
+        await client.send(encode("mouse", "30", "8", buttons))
+    stream = await client.until("clipboard", timeout=10)
+    assert stream[2] == "text/plain"
+    await client.ws.close()
+    await _ended_row()
+
+
+async def test_copy_is_withheld_without_permission(services: Services, gateway: str, xrdp: RdpPeer) -> None:
+    client = await _open(services, gateway, xrdp.port, password=xrdp.password, actions=("connect",))
+    await first_frame(client)
+    before = max(int(i[1]) for i in client.instructions if i[0] == "sync")
+    for buttons in ("1", "0", "1", "0"):
+        await client.send(encode("mouse", "30", "8", buttons))
+    await client.until("sync", where=lambda i: int(i[1]) > before + 2500)  # guacd's clock: 2.5 s later
+    assert "clipboard" not in client.opcodes()
+    await client.ws.close()
+    row = await _ended_row()
+    assert row.end_reason == "client_closed" and await Session.all().count() == 1

@@ -1,0 +1,136 @@
+"""xrdp (Debian's, with xorgxrdp) on a free loopback port and a local user whose desktop is an xterm.
+
+Verified traps (see TESTBED.md):
+- xrdp reads the session manager's port only from ``/etc/xrdp/sesman.ini`` (at each login),
+  whatever config ``xrdp-sesman -c`` was given. The fixture runs sesman from a copy, and
+  touches the system file only when its port is taken — then it patches ``ListenPort`` and
+  restores the file afterwards.
+- ``require_credentials=true``: with a wrong password xrdp hangs up instead of drawing its
+  own login screen (where the failure would only be a picture the gateway cannot read).
+- The user's desktop is one xterm at the top left with ``selectToClipboard`` on, so a
+  double-click copies a word to the RDP clipboard and Shift+Insert pastes from it.
+
+``xrdp`` (function scope) ends the user's desktop after each test, so every test gets a
+fresh one (~1.5 s to the first image). A machine without xrdp skips locally, fails in CI.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import peer_missing
+from tests.peers.desktop import _log, _stop, wait_port
+from tests.peers.sshd import _ensure_user, free_port
+
+RDP_USER = "wgrdp"
+RDP_PASSWORD = "Rdp-Test-Pass-5"  # noqa: S105 - a throwaway local test account
+SYSTEM_SESMAN = Path("/etc/xrdp/sesman.ini")
+XORGXRDP = Path("/usr/lib/xorg/modules/drivers/xrdpdev_drv.so")
+STARTWM = """#!/bin/sh
+# webgate test desktop: one xterm, top left; selecting text copies it to the clipboard.
+cd "$HOME"
+exec xterm -xrm 'XTerm*selectToClipboard: true' -geometry 80x24+0+0
+"""
+
+
+@dataclass(frozen=True)
+class RdpPeer:
+    port: int
+    user: str
+    password: str
+    home: Path
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _set(text: str, section: str, key: str, value: str) -> str:
+    """Set ``key=value`` in an ini ``[section]`` (replacing it, or adding it as the section's first line)."""
+    pattern = re.compile(rf"(^\[{re.escape(section)}\]\n(?:(?!\[).*\n)*?){re.escape(key)}=.*$", re.M)
+    if pattern.search(text):
+        return pattern.sub(lambda m: f"{m.group(1)}{key}={value}", text, count=1)
+    return text.replace(f"[{section}]\n", f"[{section}]\n{key}={value}\n", 1)
+
+
+def _sesman_port(text: str) -> int:
+    found = re.search(r"^ListenPort=(\d+)\s*$", text, re.M)
+    return int(found.group(1)) if found else 3350
+
+
+def end_desktops(user: str = RDP_USER) -> None:
+    """End the test user's desktop (Xorg, chansrv, the xterm): the next login starts a fresh one."""
+    found = subprocess.run(["pgrep", "-u", user], capture_output=True, text=True).stdout.split()
+    for pid in (int(p) for p in found):
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+
+
+@pytest.fixture(scope="session")
+def xrdp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RdpPeer]:
+    for binary in ("xrdp", "xrdp-sesman", "xterm"):
+        if shutil.which(binary) is None:
+            peer_missing(binary)
+    if not XORGXRDP.exists() or not SYSTEM_SESMAN.exists():
+        peer_missing("xorgxrdp")
+    work = tmp_path_factory.mktemp("xrdp")
+    home = _ensure_user(RDP_USER, RDP_PASSWORD)
+    (home / "startwm.sh").write_text(STARTWM)
+    (home / "startwm.sh").chmod(0o755)
+    shutil.chown(home / "startwm.sh", RDP_USER, RDP_USER)
+
+    original = SYSTEM_SESMAN.read_text()
+    sesman_port, restore = _sesman_port(original), False
+    if not _port_free(sesman_port):  # only then the system file, which xrdp itself reads
+        sesman_port, restore = free_port(), True
+        SYSTEM_SESMAN.write_text(_set(original, "Globals", "ListenPort", str(sesman_port)))
+    sesman = _set(original, "Globals", "ListenPort", str(sesman_port))
+    sesman = _set(_set(sesman, "Logging", "LogFile", str(work / "sesman.log")), "Logging", "EnableSyslog", "false")
+    (work / "sesman.ini").write_text(sesman)
+    xrdp_port = free_port()
+    xrdp = Path("/etc/xrdp/xrdp.ini").read_text()
+    xrdp = _set(xrdp, "Globals", "port", f"tcp://127.0.0.1:{xrdp_port}")
+    xrdp = _set(xrdp, "Globals", "require_credentials", "true")
+    xrdp = _set(_set(xrdp, "Logging", "LogFile", str(work / "xrdp.log")), "Logging", "EnableSyslog", "false")
+    (work / "xrdp.ini").write_text(xrdp)
+
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        subprocess.run(["sh", "-c", ". /usr/share/xrdp/socksetup"], check=True)
+        procs.append(subprocess.Popen(["xrdp-sesman", "-n", "-c", str(work / "sesman.ini")],
+                                      stdout=subprocess.DEVNULL, stderr=_log(work, "sesman.err")))
+        procs.append(subprocess.Popen(["xrdp", "-n", "-c", str(work / "xrdp.ini")],
+                                      stdout=subprocess.DEVNULL, stderr=_log(work, "xrdp.err")))
+        wait_port(xrdp_port, procs[1], "xrdp")
+        yield RdpPeer(port=xrdp_port, user=RDP_USER, password=RDP_PASSWORD, home=home)
+    finally:
+        _stop(procs)
+        end_desktops()
+        if restore:
+            SYSTEM_SESMAN.write_text(original)
+
+
+@pytest.fixture
+def xrdp(xrdp_server: RdpPeer) -> Iterator[RdpPeer]:
+    """The xrdp server, with the user's desktop ended after the test (each test starts fresh)."""
+    try:
+        yield xrdp_server
+    finally:
+        end_desktops()
