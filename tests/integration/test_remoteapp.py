@@ -158,8 +158,8 @@ async def _ended_row() -> Session:
 
 async def _open(services: Services, gateway: str, asset: Asset, account: str, applet: Applet,
                 protocol: str) -> GuacClient:
-    user, cookie = await user_and_cookie(services, gateway)
-    perm = await grant(user, asset, [account])
+    user, cookie = await user_and_cookie(services, gateway, username=f"user-{uuid.uuid4().hex[:8]}")
+    perm = await grant(user, asset, [account], name=str(uuid.uuid4()))
     perm.protocols = [protocol]
     await perm.save()
     return await GuacClient.connect(gateway, cookie, f"asset={asset.id}&account={account}&protocol=remoteapp"
@@ -271,3 +271,66 @@ async def test_sql_tool_opens_with_the_connection_pre_filled(services: Services,
                                                            tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     await _db_session(services, gateway, tmp_path, caplog)
+
+
+async def _refused(services: Services, gateway: str, asset: Asset, applet: Applet, protocol: str) -> list[str]:
+    before = _work_dirs()
+    client = await _open(services, gateway, asset, "webacct", applet, protocol)
+    error = await client.until("error", timeout=20)
+    assert _work_dirs() == before, "nothing was started on the app host"
+    return error
+
+
+async def test_applets_from_elsewhere_switched_off_or_for_other_assets_start_nothing(
+        services: Services, gateway: str, site: LoginSite) -> None:
+    org = await Organization.get(is_default=True)
+    other = await Organization.create(name="Other")
+    asset = await Asset.create(org=org, name="intranet", address=f"http://127.0.0.1:{site.port}/",
+                               platform="website", protocols=[{"name": "http", "port": site.port}])
+    await make_account(services, asset, "webacct", "alice-web", secret=WEB_SECRET_TEXT)
+    foreign = await Applet.create(org=other, name="Chromium", asset_platforms=["website"], protocol="http",
+                                  program="chromium")
+    off = await Applet.create(org=org, name="Off", asset_platforms=["website"], protocol="http",
+                              program="chromium", is_active=False)
+    for_db = await Applet.create(org=org, name="SQL", asset_platforms=["mysql"], protocol="http", program="chromium")
+    for applet in (foreign, off, for_db):
+        error = await _refused(services, gateway, asset, applet, "http")
+        assert error[2] == "768" and "applet" in error[1], error
+        await Session.all().delete()
+    # The permission allows only ssh on this asset: the applet's protocol (http) is not granted.
+    https_only = await Applet.create(org=org, name="Chromium", asset_platforms=["website"], protocol="https",
+                                     program="chromium")
+    error = await _refused(services, gateway, asset, https_only, "http")
+    assert error[2] == "771" and "https" in error[1], error
+    assert not site.received
+
+
+async def test_the_address_policy_applies_to_the_site_the_program_opens(services: Services, gateway: str) -> None:
+    org = await Organization.get(is_default=True)
+    asset = await Asset.create(org=org, name="metadata", address="http://169.254.169.254/latest/",
+                               platform="website", protocols=[{"name": "http", "port": 80}])
+    await make_account(services, asset, "webacct", "alice-web", secret=WEB_SECRET_TEXT)
+    applet = await Applet.create(org=org, name="Chromium", asset_platforms=["website"], protocol="http",
+                                 program="chromium")
+    error = await _refused(services, gateway, asset, applet, "http")
+    assert "metadata" in error[1].lower() or "not allowed" in error[1].lower(), error
+    row = await _ended_row()
+    assert row.end_reason == "target_forbidden"
+
+
+async def test_closing_the_program_ends_the_session(services: Services, gateway: str, tmp_path: Path) -> None:
+    quitter = tmp_path / "sqltool"  # allowed by the settings fixture: draws for a moment, then exits
+    quitter.write_text("#!/bin/sh\nexec xterm -e sleep 2\n")
+    org = await Organization.get(is_default=True)
+    asset = await Asset.create(org=org, name="db1", address="127.0.0.1", platform="mysql",
+                               protocols=[{"name": "mysql", "port": 3306}])
+    await make_account(services, asset, "webacct", "u", secret=DB_SECRET_TEXT)
+    applet = await Applet.create(org=org, name="Quitter", asset_platforms=["mysql"], protocol="mysql",
+                                 program=str(quitter))
+    before = _work_dirs()
+    client = await _open(services, gateway, asset, "webacct", applet, "mysql")
+    await client.until("img", timeout=30)
+    work = _new_display(before)
+    row = await _ended_row()
+    assert row.end_reason in ("target_exited", "target_error"), row.end_reason
+    assert not work.exists()

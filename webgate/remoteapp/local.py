@@ -34,6 +34,7 @@ log = logging.getLogger("webgate.remoteapp")
 
 START_TIMEOUT = 10.0
 _BASE_ENV = ("PATH", "LANG", "LC_ALL", "TZ")
+_PATH = "/usr/local/bin:/usr/bin:/bin"
 
 
 @dataclass
@@ -127,6 +128,7 @@ class LocalAppHost:
     async def start(self, spec: AppSpec) -> AppDisplay:
         if shutil.which("Xvnc") is None:
             raise AppHostError("The app host has no Xvnc (tigervnc-standalone-server). Tell your admin.")
+        program = self._program(spec.program, os.environ.get("PATH") or _PATH)  # refused before anything starts
         if self.root is not None:
             self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         # A short, unpredictable, 0700 directory: Chromium's singleton socket lives under it and
@@ -140,7 +142,7 @@ class LocalAppHost:
         try:
             display = await self._start_xvnc(running, spec, password)
             running.display = display
-            await self._start_program(running, spec, running.number)
+            await self._start_program(running, spec, program)
         except BaseException:
             await self.stop(ident)
             raise
@@ -176,15 +178,14 @@ class LocalAppHost:
 
     def _env(self, work: Path, number: int | None) -> dict[str, str]:
         env = {k: os.environ[k] for k in _BASE_ENV if k in os.environ}
-        env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+        env.setdefault("PATH", _PATH)
         env.update(HOME=str(work), XAUTHORITY=str(work / "Xauthority"), TMPDIR=str(work))
         if number is not None:
             env["DISPLAY"] = f":{number}"
         return env
 
-    async def _start_program(self, running: _Running, spec: AppSpec, number: int) -> None:
-        env = self._env(running.work, number)
-        program = self._program(spec.program, env["PATH"])
+    async def _start_program(self, running: _Running, spec: AppSpec, program: str) -> None:
+        env = self._env(running.work, running.number)
         values = dict(spec.values)
         if spec.password is not None:
             secret = running.work / "password"
