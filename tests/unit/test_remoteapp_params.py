@@ -121,3 +121,32 @@ def test_app_host_settings() -> None:
         Settings.from_env({"WEBGATE_APP_HOSTS": "apps1=ftp://10.0.0.5"})
     with pytest.raises(ConfigError):
         Settings.from_env({"WEBGATE_APP_HOSTS": "local,local"})
+
+
+async def test_a_windows_applet_plans_rdp_to_its_app_host_with_the_host_account(services) -> None:  # type: ignore[no-untyped-def]
+    from tests.integration.terminal_client import make_account
+    from webgate.db.models import Organization, Session
+    from webgate.protocols.remoteapp import plan
+    from webgate.terminal.channel import ConnectFailed
+
+    org = await Organization.get(is_default=True)
+    site = await Asset.create(org=org, name="intranet", address="https://intranet.example.com/", platform="website",
+                              protocols=[{"name": "https", "port": 443}])
+    host = await Asset.create(org=org, name="apphost", address="10.0.0.9", platform="remoteapp_host",
+                              protocols=[{"name": "rdp", "port": 3390}], extra={"security": "tls"})
+    runner = await make_account(services, host, "runner", "runner", secret="Host-pw")
+    applet = await Applet.create(org=org, name="Chrome", asset_platforms=["website"], protocol="https",
+                                 kind="windows", host_asset=host, host_account=runner, remote_app="||chrome",
+                                 arguments=["--app={url}"])
+    row = await Session.create(org=org, username="alice", asset=site, asset_name=site.name, protocol="remoteapp")
+    target = _target(session_id=row.id, options={"applet": str(applet.id)}, settings=services.settings)
+    made = await plan(target)
+    assert made.protocol == "rdp" and made.release is None
+    assert made.params["hostname"] == "10.0.0.9" and made.params["port"] == "3390"
+    assert made.params["username"] == "runner" and made.params["password"] == "Host-pw"
+    assert made.params["remote-app"] == "||chrome" and made.params["remote-app-args"] == "--app=https://intranet.example.com/"
+    assert made.params["security"] == "tls" and "S3cret pw" not in made.params.values()
+    applet.host_account = None
+    await applet.save()
+    with pytest.raises(ConnectFailed, match="Windows app host"):
+        await plan(target)
