@@ -3,7 +3,7 @@
 import type { Component } from 'vue'
 import {
   Monitor, Odometer, OfficeBuilding, User, UserFilled, Key, Box, Lock, Connection,
-  Tickets, Setting, Document, List, Stamp, Collection, Files, VideoCamera,
+  Tickets, Setting, Document, List, Stamp, Collection, Files, VideoCamera, Grid,
 } from '@element-plus/icons-vue'
 
 export interface NavItem {
@@ -47,6 +47,7 @@ export const NAV: NavGroup[] = [
       { name: 'accounts', path: '/admin/accounts', label: 'nav.accounts', icon: Collection, perm: ['accounts.view'] },
       { name: 'account-templates', path: '/admin/account-templates', label: 'nav.accountTemplates', icon: Tickets, perm: ['accounts.view', 'account_templates.view'] },
       { name: 'permissions', path: '/admin/permissions', label: 'nav.permissions', icon: Connection, perm: ['permissions.view'] },
+      { name: 'applets', path: '/admin/applets', label: 'nav.applets', icon: Grid, perm: ['applets.view'] },
     ],
   },
   {

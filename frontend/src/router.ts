@@ -42,6 +42,7 @@ const routes: RouteRecordRaw[] = [
       admin('accounts', 'admin/accounts', () => import('@/views/admin/AccountsView.vue'), 'nav.accounts'),
       admin('account-templates', 'admin/account-templates', () => import('@/views/admin/AccountTemplatesView.vue'), 'nav.accountTemplates'),
       admin('permissions', 'admin/permissions', () => import('@/views/admin/PermissionsView.vue'), 'nav.permissions'),
+      admin('applets', 'admin/applets', () => import('@/views/admin/AppletsView.vue'), 'nav.applets'),
       admin('settings', 'admin/settings', () => import('@/views/admin/SettingsView.vue'), 'nav.settings'),
       admin('sessions-audit', 'audit/sessions', () => import('@/views/audit/SessionsView.vue'), 'nav.sessionsAudit'),
       admin('login-log', 'audit/login-log', () => import('@/views/audit/LoginLogView.vue'), 'nav.loginLog'),
