@@ -453,7 +453,7 @@ export default {
     programPlaceholder: 'chromium',
     programHelp: 'Chromium opens the website in kiosk mode and fills the login form. Other programs must be allowed on the app host (WEBGATE_APP_PROGRAMS).',
     arguments: 'Arguments',
-    argumentsHelp: 'One argument per entry. Placeholders: {url} {host} {port} {username} {database} {password_file}. {password} is not allowed: use {password_file} or the variable below.',
+    argumentsHelp: "One argument per entry. Placeholders: {'{url}'} {'{host}'} {'{port}'} {'{username}'} {'{database}'} {'{password_file}'}. {'{password}'} is not allowed: use {'{password_file}'} or the variable below.",
     passwordEnv: 'Password variable',
     passwordEnvPlaceholder: 'MYSQL_PWD',
     passwordEnvHelp: 'The program gets the password in this environment variable (e.g. MYSQL_PWD, PGPASSWORD). Leave empty for none.',

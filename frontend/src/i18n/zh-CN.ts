@@ -457,7 +457,7 @@ const zhCN: Messages<typeof en> = {
     programPlaceholder: 'chromium',
     programHelp: 'Chromium 以 kiosk 模式打开网站并自动填写登录表单。其他程序须在应用主机上被允许（WEBGATE_APP_PROGRAMS）。',
     arguments: '参数',
-    argumentsHelp: '每项一个参数。占位符：{url} {host} {port} {username} {database} {password_file}。不允许 {password}：请使用 {password_file} 或下方的环境变量。',
+    argumentsHelp: "每项一个参数。占位符：{'{url}'} {'{host}'} {'{port}'} {'{username}'} {'{database}'} {'{password_file}'}。不允许 {'{password}'}：请使用 {'{password_file}'} 或下方的环境变量。",
     passwordEnv: '密码环境变量',
     passwordEnvPlaceholder: 'MYSQL_PWD',
     passwordEnvHelp: '程序通过此环境变量获得密码（如 MYSQL_PWD、PGPASSWORD）。留空则不传。',
