@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 
 from webgate.clock import FakeClock
-from webgate.recording.asciicast import AsciicastRecorder, NullRecorder, recording_key
+from webgate.recording.asciicast import WRITE_AT, AsciicastRecorder, NullRecorder, collect_spool, recording_key
 from webgate.recording.storage import LocalStorage
 
 
@@ -79,16 +79,62 @@ async def test_input_recorded_only_when_policy_says_so(tmp_path: Path) -> None:
 async def test_flushed_to_disk_within_a_second(tmp_path: Path) -> None:
     clock = FakeClock()
     rec, _, sid = _recorder(tmp_path, clock)
-    spool = tmp_path / "spool" / f"{sid}.cast"
+    spool = tmp_path / "spool" / f"{sid}.cast.gz"
     rec.output(b"first\r\n")
-    assert b"first" not in spool.read_bytes()  # buffered
+    assert b"first" not in gzip.decompress(spool.read_bytes())  # buffered
     clock.advance(1.0)
     rec.output(b"second\r\n")
-    assert b"second" in spool.read_bytes()  # a crash now loses nothing
+    assert b"second" in gzip.decompress(spool.read_bytes())  # a crash now loses nothing
     rec.output(b"third\r\n")
     rec.flush()  # the session's one-second tick
-    assert b"third" in spool.read_bytes()
+    assert b"third" in gzip.decompress(spool.read_bytes())
     await rec.finalize()
+
+
+async def test_bulk_output_is_written_without_waiting_for_the_tick(tmp_path: Path) -> None:
+    rec, _, sid = _recorder(tmp_path, FakeClock())
+    spool = tmp_path / "spool" / f"{sid}.cast.gz"
+    screenful = b"x" * 4000 + b"\r\n"
+    for _ in range(WRITE_AT // len(screenful) + 1):  # a `cat` of a big file: no clock tick in between
+        rec.output(screenful)
+    assert gzip.decompress(spool.read_bytes()).count(b"x" * 4000) > 1  # memory stays bounded too
+    await rec.finalize()
+
+
+async def test_a_spool_cut_short_by_a_crash_keeps_every_whole_flush(tmp_path: Path) -> None:
+    clock = FakeClock()
+    rec, storage, sid = _recorder(tmp_path, clock)
+    rec.output(b"$ make\r\n")
+    clock.advance(1.0)
+    rec.output(b"built\r\n")  # written: more than a second since the last flush
+    spool = tmp_path / "spool" / f"{sid}.cast.gz"
+    whole = spool.read_bytes()
+    clock.advance(1.0)
+    rec.output(b"installing\r\n")  # written too, then the gateway dies halfway through the next write
+    cut = spool.read_bytes()[: len(whole) + (len(spool.read_bytes()) - len(whole)) // 2]
+    spool.write_bytes(cut)
+
+    done = await collect_spool(sid, tmp_path / "spool", storage)
+    assert done is not None and done.key == recording_key(sid)
+    raw = await storage.get_bytes(done.key)
+    assert raw == whole and hashlib.sha256(raw).hexdigest() == done.sha256 and done.size == len(whole)
+    _, events = _events(raw)
+    assert [e[2] for e in events] == ["$ make\r\n", "built\r\n"]
+    assert not spool.exists()
+    assert await collect_spool(uuid.uuid4(), tmp_path / "spool", storage) is None  # no spool: nothing stored
+
+
+async def test_a_plain_spool_from_an_older_gateway_is_still_collected(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path / "store")
+    sid = uuid.uuid4()
+    (tmp_path / "spool").mkdir()
+    (tmp_path / "spool" / f"{sid}.cast").write_text('{"version": 2}\n[0.1, "o", "hello"]\n[0.2, "o", "wor')
+    done = await collect_spool(sid, tmp_path / "spool", storage)
+    assert done is not None
+    raw = await storage.get_bytes(done.key)
+    assert hashlib.sha256(raw).hexdigest() == done.sha256
+    assert gzip.decompress(raw) == b'{"version": 2}\n[0.1, "o", "hello"]\n'
+    assert list((tmp_path / "spool").iterdir()) == []
 
 
 async def test_null_recorder_stores_nothing(tmp_path: Path) -> None:

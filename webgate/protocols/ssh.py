@@ -28,6 +28,13 @@ _HIGH_WATER = 256 * 1024
 _ENV = {"LANG": "C.UTF-8", "LC_CTYPE": "C.UTF-8"}
 
 
+# asyncssh's own cipher list with AES-GCM moved to the front ("^" = prepend, as in OpenSSH).
+# Both GCM and chacha20-poly1305 are AEAD; GCM runs in AES-NI hardware and costs one call
+# per packet where asyncssh's chacha20-poly1305 makes three: ~4x less gateway CPU per MB of
+# terminal output (bench/terminal.py).
+_CIPHERS = "^aes128-gcm@openssh.com,aes256-gcm@openssh.com"
+
+
 class _Client(asyncssh.SSHClient):
     """Checks the host key against the recorded one and answers password-like prompts."""
 
@@ -174,7 +181,7 @@ async def open_channel(target: Target) -> SSHChannel:
         conn = await asyncssh.connect(
             target.host, target.port, client_factory=lambda: client, username=target.username,
             password=target.password, client_keys=_load_key(target), known_hosts=([], [], []),
-            agent_path=None, config=None, connect_timeout=CONNECT_TIMEOUT,
+            agent_path=None, config=None, connect_timeout=CONNECT_TIMEOUT, encryption_algs=_CIPHERS,
             keepalive_interval=KEEPALIVE_INTERVAL, keepalive_count_max=KEEPALIVE_COUNT_MAX)
     except asyncssh.HostKeyNotVerifiable:
         if not client.mismatch:

@@ -88,6 +88,11 @@ async def _audit(services: Services, row: Session, action: str, changes: dict[st
                          "asset": row.asset_name, **{k: v for k, v in changes.items() if k != "watermark"}}))
 
 
+async def _mark_live(row_id: uuid.UUID) -> None:
+    # Conditional: a session that already ended stays "ended".
+    await Session.filter(id=row_id, status="starting").update(status="live")
+
+
 def _watermark(policy: dict[str, Any], row: Session, when: str) -> dict[str, Any]:
     settings = policy.get("watermark", {})
     content = str(settings.get("content", ""))
@@ -148,6 +153,7 @@ class LiveSession:
         self._finish_lock = asyncio.Lock()
         self.principal: Principal | None = None
         self.request: OpenRequest | None = None
+        self._went_live: asyncio.Task[Any] | None = None
 
     # -- opening ------------------------------------------------------------------------
 
@@ -168,27 +174,33 @@ class LiveSession:
             private_key, passphrase = reveal(services, grant.account)
         else:
             password, _ = reveal(services, grant.account)
-        row = await Session.create(
+        row = Session(
             org_id=grant.asset.org_id, user_id=principal.user.id, username=principal.user.username,
             asset_id=grant.asset.id, asset_name=grant.asset.name, account_username=username[:128],
             protocol=req.protocol, client_ip=req.client_ip[:64], user_agent=req.user_agent[:512],
             node_name=services.settings.node_name, status="starting", started_at=now,
             playback={"format": "asciicast-v2", "cols": req.cols, "rows": req.rows})
         row.watermark = _watermark(policy, row, now.strftime("%Y-%m-%d %H:%M"))
-        await Session.filter(id=row.id).update(watermark=row.watermark)
+        await row.save(force_create=True)  # one INSERT with the watermark: every write here delays the prompt
         session = cls(services, row, grant, policy)
         session.principal, session.request = principal, req
         live_sessions(services).add(session)
-        await _audit(services, row, "connect", {"protocol": req.protocol, "account": username})
+        # The audit row is written while the target is dialled (the dial waits on the network, not on us);
+        # it is awaited on every path below, before anything else happens to the session.
+        audited = asyncio.create_task(
+            _audit(services, row, "connect", {"protocol": req.protocol, "account": username}))
         target = Target(host=grant.asset.address, port=grant.port, username=username, password=password,
                         private_key=private_key, passphrase=passphrase, cols=req.cols, rows=req.rows,
                         known_host_key=recorded_host_key(grant.asset), asset_name=grant.asset.name,
                         options=_connector_options(grant, req))
         del password, private_key, passphrase
         try:
-            # The address policy, once for every protocol: nothing is dialled before it passes.
-            target = await pin_target(services.settings, req.protocol, target)
-            session.channel = await connector(target)
+            try:
+                # The address policy, once for every protocol: nothing is dialled before it passes.
+                target = await pin_target(services.settings, req.protocol, target)
+                session.channel = await connector(target)
+            finally:
+                await asyncio.shield(audited)  # written even when the browser left during the dial
         except ConnectFailed as exc:
             if exc.code == "host_key_changed" and getattr(exc, "presented_key", None):
                 await note_presented_key(grant.asset, exc.presented_key, services.clock.now())
@@ -206,7 +218,8 @@ class LiveSession:
             await record_host_key(grant.asset, session.channel.host_key, services.clock.now())
         await session._start_recording(policy, req)
         session.row.status = "live"
-        await Session.filter(id=row.id).update(status="live")
+        # Not awaited here: the prompt need not wait for this write; ``finish`` waits for it.
+        session._went_live = asyncio.create_task(_mark_live(row.id))
         return session
 
     async def _start_recording(self, policy: dict[str, Any], req: OpenRequest) -> None:
@@ -329,6 +342,9 @@ class LiveSession:
                 return
             self.ending = ending
             self._stop.set()
+            if self._went_live is not None:
+                with contextlib.suppress(Exception):
+                    await self._went_live
             if self.channel is not None:
                 if ending.exit_status is None and self.channel.exit_status is not None:
                     ending = self.ending = Ending(ending.reason, ending.message, self.channel.exit_status)
