@@ -16,10 +16,12 @@ import pytest
 
 from tests.e2e.conftest import ADMIN_PASSWORD, ARTIFACTS, LiveServer
 from tests.e2e.test_foundation_flow import api_login, ui_password_step
-from tests.peers.desktop import VNC_PASSWORD, Desktop, desktop, guacd_port  # noqa: F401 - fixtures
+from tests.peers import desktop as desktop_peer
+from tests.peers.desktop import VNC_PASSWORD, Desktop
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-ALICE_PASSWORD = "Wonder-Land-2026!"
+desktop, guacd_port = desktop_peer.desktop, desktop_peer.guacd_port  # the fixtures
+ALICE_PASSWORD = "Wonder-Land-2026!"  # noqa: S105 - a throwaway test user
 PANEL = '[data-testid="desktop-panel"]:visible'
 
 # Distinct colours and the share of non-background pixels over every layer canvas of the display.
@@ -77,7 +79,9 @@ def _wait_drawn(page, timeout: float = 20) -> dict[str, int]:  # type: ignore[no
         if stats["colors"] >= 2 and stats["busy"] > 1000:
             return stats
         if time.monotonic() > deadline:
-            raise AssertionError(f"the remote desktop was not drawn: {stats}")
+            sizes = page.evaluate("""() => [...document.querySelectorAll(
+                '[data-testid="desktop-display"] canvas')].map(c => c.width + 'x' + c.height)""")
+            raise AssertionError(f"the remote desktop was not drawn: {stats}, canvases {sizes}")
         page.wait_for_timeout(200)
 
 
@@ -161,6 +165,7 @@ def test_clipboard_panel_when_permitted(desktop_server: LiveServer, browser, des
     _setup(admin, desktop, ["connect", "copy", "paste"])
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     ui_password_step(page, base, "alice", ALICE_PASSWORD)
+    page.get_by_test_id("nav-assets").wait_for()  # logged in
     page.goto(base + "/connect?asset=" + _asset_id(admin, "desk-ok") + "&protocol=vnc&account=vnc")  # deep link
     page.locator(f'{PANEL}[data-state="open"]').wait_for(timeout=20000)
     _wait_drawn(page)

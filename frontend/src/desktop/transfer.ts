@@ -45,13 +45,14 @@ export function newTransfer(name: string, direction: Transfer['direction'], size
 }
 
 /**
- * Upload a file to the remote drive: into the drive's root through its filesystem
- * object (`put`) when guacd announced one, otherwise as a plain `file` stream.
+ * Upload a file to the remote drive: into `folder` through its filesystem object (`put`)
+ * when guacd announced one, otherwise as a plain `file` stream (guacd puts it in the root).
  * `t` is mutated as the upload goes (pass a reactive object).
  */
-export function upload(client: Guacamole.Client, fs: Guacamole.Object | null, file: File, t: Transfer): void {
+export function upload(client: Guacamole.Client, fs: Guacamole.Object | null, file: File, t: Transfer, folder = '/'): void {
   const mimetype = file.type || 'application/octet-stream'
-  const stream = fs ? fs.createOutputStream(mimetype, `/${file.name}`) : client.createFileStream(mimetype, file.name)
+  const path = `${folder.replace(/\/+$/, '')}/${file.name}`
+  const stream = fs ? fs.createOutputStream(mimetype, path) : client.createFileStream(mimetype, file.name)
   const writer = new Guacamole.BlobWriter(stream)
   const fail = (message: string) => {
     if (t.state === 'done' || t.state === 'failed') return
@@ -96,6 +97,41 @@ export function download(stream: Guacamole.InputStream, mimetype: string, t: Tra
     t.state = 'done'
     save(t.url, t.name)
   }
+}
+
+export interface DriveEntry {
+  /** full path on the drive, e.g. `/reports/q3.xlsx` */
+  path: string
+  name: string
+  dir: boolean
+}
+
+/** One folder of the shared drive (guacd answers `get` with a JSON index: path → mimetype). */
+export function listDirectory(fs: Guacamole.Object, path: string, done: (entries: DriveEntry[] | null) => void): void {
+  fs.requestInputStream(path, (stream, mimetype) => {
+    if (mimetype !== Guacamole.Object.STREAM_INDEX_MIMETYPE) {
+      stream.sendAck('Unexpected mimetype', 0x0100)
+      done(null)
+      return
+    }
+    stream.sendAck('Ready', OK)
+    const reader = new Guacamole.JSONReader(stream)
+    reader.onprogress = () => stream.sendAck('Received', OK)
+    reader.onend = () => {
+      const index = reader.getJSON() as Record<string, string>
+      const entries = Object.entries(index)
+        .filter(([p]) => p.startsWith('/'))
+        .map(([p, type]) => ({ path: p, name: p.slice(p.lastIndexOf('/') + 1), dir: type === Guacamole.Object.STREAM_INDEX_MIMETYPE }))
+      entries.sort((a, b) => Number(b.dir) - Number(a.dir) || a.name.localeCompare(b.name))
+      done(entries)
+    }
+  })
+}
+
+/** Download one file of the shared drive by its path (`get`), with progress. */
+export function downloadPath(fs: Guacamole.Object, path: string, t: Transfer, save: (url: string, name: string) => void): void {
+  t.state = 'running'
+  fs.requestInputStream(path, (stream, mimetype) => download(stream, mimetype, t, save))
 }
 
 /** Refuse a stream guacd offered (a download that is not permitted). */

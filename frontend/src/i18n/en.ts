@@ -251,6 +251,11 @@ export default {
       none: 'No transfers yet.',
       failed: 'Failed: {error}',
       saveAgain: 'Save again',
+      up: 'Up one folder',
+      refresh: 'Refresh',
+      empty: 'This folder is empty.',
+      open: 'Open folder',
+      download: 'Download',
     },
   },
   workspace: {

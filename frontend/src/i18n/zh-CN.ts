@@ -255,6 +255,11 @@ const zhCN: Messages<typeof en> = {
       none: '还没有传输。',
       failed: '失败：{error}',
       saveAgain: '再次保存',
+      up: '上一级文件夹',
+      refresh: '刷新',
+      empty: '此文件夹为空。',
+      open: '打开文件夹',
+      download: '下载',
     },
   },
   workspace: {

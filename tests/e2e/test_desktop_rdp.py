@@ -1,0 +1,122 @@
+"""In real Chromium: an RDP desktop (xrdp) through the gateway and guacd 1.3.0.
+
+What a person sees and does: the desktop follows the window (RDP display update), files
+go up into the shared "webgate" drive with a progress row, and the drive can be browsed
+and a file downloaded from it. (guacd pushes files the remote side writes into the
+drive's Download folder too; that needs xrdp's FUSE drive mapping, not tested here.)
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import ADMIN_PASSWORD, ARTIFACTS, LiveServer
+from tests.e2e.test_desktop import ALICE_PASSWORD, PANEL, _wait_drawn
+from tests.e2e.test_foundation_flow import api_login, ui_password_step
+from tests.peers import desktop as desktop_peer
+from tests.peers import xrdp as xrdp_peer
+from tests.peers.xrdp import RdpPeer
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+guacd_port, xrdp, xrdp_server = desktop_peer.guacd_port, xrdp_peer.xrdp, xrdp_peer.xrdp_server  # the fixtures
+
+SCREEN_SIZE = """() => {
+  const d = document.querySelector('[data-testid="desktop-display"] .wg-desk-screen > div')
+  const v = document.querySelector('[data-testid="desktop-display"]')
+  return {w: d.offsetWidth, h: d.offsetHeight, vw: v.clientWidth, vh: v.clientHeight}
+}"""
+
+
+@pytest.fixture
+def rdp_server(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, guacd_port: int) -> LiveServer:
+    monkeypatch.setenv("WEBGATE_ALLOW_TARGETS", "127.0.0.0/8")
+    monkeypatch.setenv("WEBGATE_GUACD", f"127.0.0.1:{guacd_port}")
+    return request.getfixturevalue("live_server")  # type: ignore[no-any-return]
+
+
+def _setup(admin: httpx.Client, rdp: RdpPeer, actions: list[str]) -> str:
+    user_role = next(r for r in admin.get("/roles").json()["items"] if r["name"] == "User")
+    r = admin.post("/users", json={"username": "alice", "name": "Alice", "password": ALICE_PASSWORD,
+                                   "role_ids": [user_role["id"]]})
+    assert r.status_code in (200, 201), r.text
+    asset = admin.post("/assets", json={"name": "win-e2e", "address": "127.0.0.1", "platform": "windows",
+                                        "protocols": [{"name": "rdp", "port": rdp.port}],
+                                        "extra": {"rdp_ignore_cert": True}})  # xrdp's certificate is self-signed
+    assert asset.status_code in (200, 201), asset.text
+    admin.post("/accounts", json={"asset_id": asset.json()["id"], "name": "rdp", "username": rdp.user,
+                                  "secret_type": "password", "secret": rdp.password}).raise_for_status()
+    admin.post("/permissions", json={"name": "alice-rdp", "user_ids": [r.json()["id"]],
+                                     "asset_ids": [asset.json()["id"]], "accounts": ["rdp"], "protocols": ["rdp"],
+                                     "actions": actions}).raise_for_status()
+    return str(asset.json()["id"])
+
+
+def _wait_open(page) -> None:  # type: ignore[no-untyped-def]
+    """The first frame, or the end banner's words as the failure."""
+    try:
+        page.locator(f'{PANEL}[data-state="open"], {PANEL}[data-state="ended"]').wait_for(timeout=30000)
+    finally:
+        page.screenshot(path=str(ARTIFACTS / "e2e-desktop-rdp-opening.png"))
+    error = page.get_by_test_id("desktop-error").filter(visible=True)
+    if error.count():
+        page.screenshot(path=str(ARTIFACTS / "e2e-desktop-rdp-failed.png"))
+        raise AssertionError(f"the desktop did not open: {error.get_attribute('data-reason')}: {error.inner_text()}")
+
+
+def _until(what: str, test, timeout: float = 20):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while True:
+        value = test()
+        if value:
+            return value
+        assert time.monotonic() < deadline, what
+        time.sleep(0.2)
+
+
+def test_rdp_desktop_resizes_and_moves_files(rdp_server: LiveServer, browser, xrdp: RdpPeer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    base = rdp_server.url
+    admin = api_login(base, "admin", ADMIN_PASSWORD)
+    asset_id = _setup(admin, xrdp, ["connect", "upload", "download"])
+    page = browser.new_page(viewport={"width": 1300, "height": 860}, accept_downloads=True)
+    ui_password_step(page, base, "alice", ALICE_PASSWORD)
+    page.get_by_test_id("nav-assets").wait_for()  # logged in
+    page.goto(f"{base}/connect?asset={asset_id}&protocol=rdp&account=rdp")
+    _wait_open(page)
+    _wait_drawn(page, timeout=30)
+
+    # The remote desktop has the size of the box it is shown in (no scaling needed).
+    first = page.evaluate(SCREEN_SIZE)
+    assert abs(first["w"] - first["vw"]) <= 2 and abs(first["h"] - first["vh"]) <= 2, first
+    page.set_viewport_size({"width": 1000, "height": 700})
+    resized = _until("the desktop to follow the window", lambda: (
+        s := page.evaluate(SCREEN_SIZE)) and s["w"] < first["w"] and abs(s["w"] - s["vw"]) <= 2 and s)
+    assert resized["h"] < first["h"], resized
+    page.screenshot(path=str(ARTIFACTS / "e2e-desktop-rdp.png"))
+
+    # Upload into the shared drive, with a progress row that ends "done".
+    session_id = _until("the session row", lambda: next(
+        (s["id"] for s in admin.get("/sessions").json()["items"] if s["status"] == "live"), None))
+    drive = tmp_path / "spool" / "drive" / session_id
+    page.get_by_test_id("desktop-files").click()
+    payload = tmp_path / "report.txt"
+    payload.write_bytes(b"quarterly numbers\n" * 4000)  # ~72 KB: several acknowledged chunks
+    page.get_by_test_id("desktop-files-input").set_input_files(str(payload))
+    row = page.get_by_test_id("desktop-transfer").filter(has_text="report.txt")
+    _until("the upload to finish", lambda: row.get_attribute("data-state") in ("done", "failed"))
+    assert row.get_attribute("data-state") == "done"
+    _until("the file on the drive", lambda: (drive / "report.txt").is_file()
+           and (drive / "report.txt").read_bytes() == payload.read_bytes(), timeout=5)
+
+    # The drive's listing shows it; clicking downloads it back.
+    page.get_by_test_id("desktop-drive-refresh").click()
+    entry = page.get_by_test_id("desktop-drive-entry").filter(has_text="report.txt")
+    entry.wait_for(timeout=10000)
+    with page.expect_download(timeout=20000) as got:
+        entry.click()
+    assert Path(got.value.path()).read_bytes() == payload.read_bytes()
+
+    page.screenshot(path=str(ARTIFACTS / "e2e-desktop-rdp-files.png"))
