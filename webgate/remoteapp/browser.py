@@ -31,6 +31,9 @@ from webgate.remoteapp.host import AppSpec
 
 log = logging.getLogger("webgate.remoteapp")
 
+# RFC 6761: ``.invalid`` never resolves, so a request sent to this proxy fails at once.
+NO_EGRESS = "http://webgate-no-egress.invalid:9"
+GUARD_EVERY = 0.5
 AUTOFILL_WITHIN = 30.0
 CALL_TIMEOUT = 10.0
 _MAX_MESSAGE = 16 << 20
@@ -77,7 +80,24 @@ def chromium_args(spec: AppSpec, work: Path) -> list[str]:
     if spec.pin:
         rules = ", ".join(f"MAP {host} {ip}" for host, ip in sorted(spec.pin.items()))
         args.append(f"--host-resolver-rules={rules}")
+    endpoint = _endpoint(spec.values.get("url", ""))
+    if endpoint:  # every other destination, loopback included, goes to a proxy that cannot exist
+        args += [f"--proxy-server={NO_EGRESS}", f"--proxy-bypass-list=<-loopback>;{endpoint}"]
     return args
+
+
+def _endpoint(url: str) -> str:
+    """``host:port`` of the site, as Chromium's proxy bypass rules write it."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return ""
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{host}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _profile(work: Path) -> None:
@@ -170,10 +190,7 @@ class Browser:
         spec = self.spec
         if not spec.autofill or spec.password is None:
             return
-        url = spec.values.get("url", "")
-        parts = urlsplit(url)
-        origin = f"{parts.scheme}://{parts.netloc}"
-        args = [origin, spec.autofill, spec.username, spec.password]
+        args = [origin_of(spec.values.get("url", "")), spec.autofill, spec.username, spec.password]
         expression = f"{_FILL}({', '.join(json.dumps(a) for a in args)})"
         loop = asyncio.get_running_loop()
         deadline = loop.time() + AUTOFILL_WITHIN
@@ -193,6 +210,25 @@ class Browser:
             log.warning("remoteapp %s: autofill stopped: %s", self.work.name, str(exc)[:200])
         finally:
             del expression, args
+
+    async def guard(self) -> None:
+        """Bring any page that left the site (``file://``, ``chrome://``, a blocked site's error page)
+        back to the site. The network is already confined by the proxy switches; this closes the
+        ways that need no network, within ``GUARD_EVERY`` seconds."""
+        url = self.spec.values.get("url", "")
+        origin = origin_of(url)
+        with contextlib.suppress(ConnectionError, TimeoutError, OSError):
+            while True:
+                await asyncio.sleep(GUARD_EVERY)
+                for target in (await self.call("Target.getTargets")).get("targetInfos", []):
+                    where = str(target.get("url", ""))
+                    if target.get("type") != "page" or where in ("", "about:blank") or origin_of(where) == origin:
+                        continue
+                    log.warning("remoteapp %s: a page left the site (%s); sent back", self.work.name,
+                                where.split(":", 1)[0])
+                    attached = await self.call("Target.attachToTarget", {"targetId": target["targetId"],
+                                                                         "flatten": True})
+                    await self.call("Page.navigate", {"url": url}, session=str(attached["sessionId"]))
 
     async def _page_session(self, deadline: float) -> str:
         loop = asyncio.get_running_loop()

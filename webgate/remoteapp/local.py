@@ -198,7 +198,8 @@ class LocalAppHost:
         if spec.is_browser:  # only webgate's own switches: some Chromium switches run commands
             running.browser = Browser(program, running.work, spec)
             running.procs.append(await running.browser.start([], env))
-            running.tasks.append(asyncio.create_task(running.browser.autofill()))
+            running.tasks += [asyncio.create_task(running.browser.autofill()),
+                              asyncio.create_task(running.browser.guard())]
             return
         argv = render(spec.arguments, values)
         running.procs.append(await asyncio.create_subprocess_exec(
