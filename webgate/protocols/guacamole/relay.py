@@ -49,8 +49,14 @@ def _skip_code_points(data: bytes, start: int, count: int) -> int | None:
     return end
 
 
-def instruction_end(data: bytes, start: int = 0) -> int | None:
-    """Index after the complete instruction at ``start``, or None if it is not all there yet."""
+def instruction_end(data: bytes, start: int = 0, ascii_only: bool | None = None) -> int | None:
+    """Index after the complete instruction at ``start``, or None if it is not all there yet.
+
+    ``ascii_only``: the caller already knows whether ``data`` is all ASCII (then every length
+    is a byte count and no element needs looking at); None checks here.
+    """
+    if ascii_only is None:
+        ascii_only = data.isascii()
     pos, size = start, len(data)
     while True:
         dot = data.find(b".", pos, pos + 11)
@@ -59,9 +65,12 @@ def instruction_end(data: bytes, start: int = 0) -> int | None:
                 raise InstructionError("guacd sent an element length that is not a number.")
             return None
         digits = data[pos:dot]
-        if not digits or digits.strip(_DIGITS):
+        if not digits.isdigit():  # bytes.isdigit: ASCII digits only, and False when empty
             raise InstructionError("guacd sent an element length that is not a number.")
-        end = _skip_code_points(data, dot + 1, int(digits))
+        if ascii_only:
+            end: int | None = dot + 1 + int(digits)
+        else:
+            end = _skip_code_points(data, dot + 1, int(digits))
         if end is None or end >= size:
             if size - start > MAX_SERVER_INSTRUCTION:
                 raise InstructionError("guacd sent an instruction that is too large.")
@@ -77,9 +86,10 @@ def instruction_end(data: bytes, start: int = 0) -> int | None:
 def split_complete(data: bytes) -> tuple[int, list[int]]:
     """(bytes of complete instructions at the front, start index of each of them)."""
     starts: list[int] = []
-    pos = 0
-    while pos < len(data):
-        end = instruction_end(data, pos)
+    pos, size = 0, len(data)
+    ascii_only = data.isascii()  # one C pass; guacd's output (base64 images) nearly always is
+    while pos < size:
+        end = instruction_end(data, pos, ascii_only)
         if end is None:
             break
         starts.append(pos)

@@ -1,0 +1,132 @@
+"""Figures of the desktop benchmark, the goal table of issue 4, and its RESULTS.md section."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+
+from bench._common import percentiles, record, table
+from bench.terminal_report import _f, _ratio  # the terminal report's number formatting, shared
+
+DIRECT, WEBGATE, NOREC, LITE = "direct guacd", "webgate", "webgate, recording off", "guacamole-lite"
+
+
+@dataclass
+class Results:
+    seconds: float
+    repeats: int
+    sessions: int
+    windows: int
+    window_seconds: float
+    load_start: tuple[float, float, float]
+    load_end: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    image: list[str] = field(default_factory=list)
+    ips: dict[str, list[float]] = field(default_factory=dict)  # instructions per second
+    mbps: dict[str, list[float]] = field(default_factory=dict)
+    cpu_per_mb: dict[str, list[float]] = field(default_factory=dict)  # during the window
+    cpu_per_mb_all: dict[str, list[float]] = field(default_factory=dict)  # until idle after the session
+    sync: dict[str, list[dict[str, float]]] = field(default_factory=dict)  # per window: p50/p99
+    ping: dict[str, list[dict[str, float]]] = field(default_factory=dict)
+    samples: dict[str, int] = field(default_factory=dict)
+    use: dict[str, str] = field(default_factory=dict)
+    open_failures: dict[str, list[str]] = field(default_factory=dict)  # latency phase, retried
+    notes: list[str] = field(default_factory=list)
+
+    def add_throughput(self, name: str, count: int, nbytes: int, seconds: float, cpu: float, cpu_all: float) -> None:
+        self.ips.setdefault(name, []).append(count / seconds)
+        self.mbps.setdefault(name, []).append(nbytes / seconds / 1e6)
+        if cpu_all:
+            self.cpu_per_mb.setdefault(name, []).append(cpu / (nbytes / 1e6))
+            self.cpu_per_mb_all.setdefault(name, []).append(cpu_all / (nbytes / 1e6))
+
+    def add_latency(self, name: str, sync: list[float], ping: list[float], use: str) -> None:
+        if len(sync) >= 2:
+            self.sync.setdefault(name, []).append(percentiles(sync))
+        if len(ping) >= 2:
+            self.ping.setdefault(name, []).append(percentiles(ping))
+        self.samples[name] = self.samples.get(name, 0) + len(sync)
+        self.use[name] = use
+
+    def lat(self, kind: dict[str, list[dict[str, float]]], name: str, key: str) -> float | None:
+        windows = kind.get(name)
+        return statistics.median(w[key] for w in windows) if windows else None
+
+    def latency_line(self, name: str) -> str:
+        p99s = ", ".join(f"{w['p99']:.1f}" for w in self.sync.get(name, []))
+        ping = self.lat(self.ping, name, "p99")
+        return (f"sync delay p50 {_f(self.lat(self.sync, name, 'p50'))} ms, p99 {_f(self.lat(self.sync, name, 'p99'))}"
+                f" ms (windows: {p99s}); {self.samples.get(name, 0)} syncs"
+                + (f"; ping p99 {ping:.1f} ms" if ping is not None else "") + f"; {self.use.get(name)}")
+
+    @staticmethod
+    def med(values: dict[str, list[float]], name: str) -> float | None:
+        return statistics.median(values[name]) if values.get(name) else None
+
+
+def _goal(value: float | None, ok: bool) -> str:
+    return "n/a" if value is None else ("met" if ok else "**missed**")
+
+
+def _added(r: Results, name: str, key: str) -> float | None:
+    a, d = r.lat(r.sync, name, key), r.lat(r.sync, DIRECT, key)
+    return None if a is None or d is None else a - d
+
+
+def report(r: Results) -> None:
+    names = list(r.ips)
+    direct = r.med(r.ips, DIRECT)
+    rows = [[n, _f(r.med(r.ips, n), "{:,.0f}"), _f(r.med(r.mbps, n)), _f(_ratio(r.med(r.ips, n), direct), "{:.1%}"),
+             _f(r.med(r.cpu_per_mb, n), "{:.4f}"), _f(r.med(r.cpu_per_mb_all, n), "{:.4f}")] for n in names]
+    figures = table(["path", "instructions/s (median)", "MB/s", "vs direct", "relay CPU s/MB during the window",
+                     "… with the session's end"], rows)
+    lrows = []
+    for n in r.sync:
+        ping99 = r.lat(r.ping, n, "p99")
+        added = _added(r, n, "p99")
+        rtt = None if added is None or ping99 is None else max(added, 0) + ping99
+        lrows.append([n, _f(r.lat(r.sync, n, "p50")), _f(r.lat(r.sync, n, "p99")),
+                      _f(_added(r, n, "p50")) if n != DIRECT else "–", _f(added) if n != DIRECT else "–",
+                      _f(r.lat(r.ping, n, "p50")), _f(ping99), _f(rtt)])
+    lat = table(["path", "sync delay p50 ms", "p99 ms", "added p50 ms", "added p99 ms", "ping p50 ms", "ping p99 ms",
+                 "added sync round trip p99 ≤ ms"], lrows)
+
+    ips_ratio = _ratio(r.med(r.ips, WEBGATE), direct)
+    vs_lite = _ratio(r.med(r.ips, WEBGATE), r.med(r.ips, LITE))
+    cpu_ratio = _ratio(r.med(r.cpu_per_mb, WEBGATE), r.med(r.cpu_per_mb, LITE))
+    norec_ratio = _ratio(r.med(r.ips, NOREC), direct)
+    added, ping = _added(r, WEBGATE, "p99"), r.lat(r.ping, WEBGATE, "p99")
+    rtt = None if added is None or ping is None else max(added, 0) + ping
+    goals = table(["goal (issue 4)", "measured", "status"], [
+        ["webgate throughput ≥ 97% of direct guacd", _f(ips_ratio, "{:.1%}"),
+         _goal(ips_ratio, ips_ratio is not None and ips_ratio >= 0.97)],
+        ["… with guacd's recording off (the relay alone)", _f(norec_ratio, "{:.1%}"),
+         _goal(norec_ratio, norec_ratio is not None and norec_ratio >= 0.97)],
+        ["webgate throughput ≥ guacamole-lite's", _f(vs_lite, "{:.2f}×"), _goal(vs_lite, vs_lite is not None
+                                                                               and vs_lite >= 1)],
+        ["relay CPU/MB ≤ guacamole-lite's", _f(cpu_ratio, "{:.2f}×"), _goal(cpu_ratio, cpu_ratio is not None
+                                                                             and cpu_ratio <= 1)],
+        [f"added sync round trip p99 < 10 ms at {r.sessions} sessions", _f(rtt, "{:.1f} ms"),
+         _goal(rtt, rtt is not None and rtt < 10)],
+    ])
+    load = (f"Load average at the start {r.load_start[0]:.1f} / {r.load_start[1]:.1f} / {r.load_start[2]:.1f}, "
+            f"at the end {r.load_end[0]:.1f} / {r.load_end[1]:.1f} / {r.load_end[2]:.1f} (1/5/15 min; the "
+            "machine is shared with other builds and tests).")
+    body = (
+        "One run, everything on 127.0.0.1: guacd 1.3.0, Xvnc 1024×768 (VncAuth), the real `python -m webgate serve` "
+        "(SQLite) and the same with guacd's recording off (bench/desktop_norec.py), guacamole-lite "
+        f"(npm, Node.js); every client offers guacd {' and '.join(r.image)}. Throughput: a full-screen xterm redrawn 60 times a second, one session at a time, "
+        f"{r.seconds:.0f} s after its first frame, median of {r.repeats} interleaved repeats; MB = 10⁶ bytes received "
+        "by the client. Relay CPU: the relay process's user+system time in the window over the MB relayed, and "
+        "until it is idle again after the session (webgate gzips the recording then). Latency: "
+        f"{r.sessions} concurrent sessions per path on a desktop whose top line changes 10×/s, "
+        f"{r.windows} interleaved rounds of {r.window_seconds:.0f} s (median of the rounds' p50/p99). Sync delay = client "
+        "arrival − guacd's timestamp in the `sync` ending each frame; added = minus direct's; the added round trip "
+        "is bounded by added sync delay + webgate's tunnel ping round trip (see the docstring of bench/desktop.py). "
+        f"{load}\n\n{figures}\n\nLatency at {r.sessions} sessions:\n\n{lat}\n\nGoals:\n\n{goals}\n")
+    for name, failed in r.open_failures.items():
+        kinds = sorted({f.split(":")[0] for f in failed})
+        r.notes.append(f"{name}: {len(failed)} of the latency phase's session opens failed and were retried "
+                       f"({', '.join(kinds)}; the first: {failed[0][:160]})")
+    if r.notes:
+        body += "\nNotes:\n" + "".join(f"- {n}\n" for n in r.notes)
+    record("desktop", "Remote desktop relay (/ws/guacamole) against peers", body)
