@@ -31,7 +31,7 @@ from tests.conftest import peer_missing
 from tests.integration.terminal_client import grant, make_account, user_and_cookie
 from tests.peers.desktop import GuacClient
 from webgate.db.models import Applet, Asset, LoginLog, OperationLog, Organization, Session
-from webgate.protocols.guacamole.instruction import Parser
+from webgate.protocols.guacamole.instruction import Parser, encode
 from webgate.remoteapp.host import AppSpec
 from webgate.remoteapp.local import LocalAppHost
 from webgate.services import Services
@@ -49,6 +49,8 @@ LOGIN_PAGE = b"""<!doctype html><html><body style="background:#fff">
 <h1>Intranet login</h1>
 <form method="post" action="/login"><input id="user" name="user"><input id="pass" name="pass" type="password">
 <button id="go" type="submit">Sign in</button></form></body></html>"""
+WELCOME = b"""<!doctype html><html><body><h1>Welcome back</h1>
+<form action="/typed"><input name="q" autofocus style="width:100%;font-size:40px"></form></body></html>"""
 STANDIN = """#!/usr/bin/env python3
 # A stand-in SQL desktop tool: reports how it was started, then opens mysql in an xterm.
 import json, os, sys
@@ -78,7 +80,7 @@ class LoginSite:
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("content-length", "0"))
                 site.received.append(parse_qs(self.rfile.read(length).decode()))
-                self._send(b"<h1>Welcome back</h1>")
+                self._send(WELCOME)
 
             def _send(self, body: bytes) -> None:
                 self.send_response(200)
@@ -211,7 +213,12 @@ async def test_chromium_app_logs_in_on_the_host_side_and_leaves_nothing_behind(
     await _wait(lambda: site.received, 40, "the site to receive the login")
     assert site.received[0] == {"user": ["alice-web"], "pass": [WEB_SECRET_TEXT]}
     assert not any(WEB_SECRET_TEXT in cmd for _, _, cmd in _processes().values()), "the password is in a command line"
-    await client.until("sync")
+    # The person works in the window: what they type through the tunnel reaches the site.
+    await client.send(encode("mouse", "400", "300", "0"))
+    for keysym in ("104", "105", "65293"):  # h, i, Return
+        await client.send(encode("key", keysym, "1") + encode("key", keysym, "0"))
+        await asyncio.sleep(0.1)
+    await _wait(lambda: "/typed?q=hi" in site.paths, 20, "the typed text to reach the site")
     await client.ws.close()
     row = await _ended_row()
     assert row.protocol == "remoteapp" and row.end_reason in CLOSED_BY_THE_TAB
