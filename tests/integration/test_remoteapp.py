@@ -16,6 +16,7 @@ import json
 import logging
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -397,3 +398,39 @@ async def test_the_kiosk_browser_reaches_only_the_site_it_was_opened_for(site: L
     finally:
         await host.stop(display.id)
         other.server.shutdown()
+
+
+CRASHING_GATEWAY = """
+import asyncio, sys
+from webgate.remoteapp.host import AppSpec
+from webgate.remoteapp.local import LocalAppHost
+
+async def main():
+    host = LocalAppHost(programs=("xterm",))
+    await host.start(AppSpec(session_id="s", program="xterm", arguments=[], values={}, password="pw-in-a-file"))
+    print("started", flush=True)
+    await asyncio.sleep(60)
+
+asyncio.run(main())
+"""
+
+
+async def test_a_crashed_gateway_leaves_no_display_running_and_the_next_start_removes_its_files(
+        tmp_path: Path) -> None:
+    before = _work_dirs()
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-c", CRASHING_GATEWAY,
+                                                stdout=asyncio.subprocess.PIPE)
+    assert proc.stdout is not None
+    assert await asyncio.wait_for(proc.stdout.readline(), 20) == b"started\n"
+    work = _new_display(before)
+    groups = _app_groups(work)
+    assert groups and (work / "password").read_text() == "pw-in-a-file"
+    proc.kill()  # SIGKILL: no cleanup code runs in the "gateway"
+    await proc.wait()
+    await _wait(lambda: not any(pgid in groups and state != "Z" for pgid, state, _ in _processes().values()), 10,
+                "Xvnc and the program to die with the process that started them")
+    assert work.exists(), "a crash leaves the files"
+    host = LocalAppHost(programs=("xterm",))
+    display = await host.start(AppSpec(session_id="t", program="xterm", arguments=[], values={}))
+    await host.stop(display.id)
+    assert not work.exists(), "the next start swept the dead process's display files"

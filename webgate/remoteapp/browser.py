@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import fcntl
 import json
 import logging
 import os
+import signal
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
@@ -31,6 +33,7 @@ from webgate.remoteapp.host import AppSpec
 
 log = logging.getLogger("webgate.remoteapp")
 
+PR_SET_PDEATHSIG = 1
 # RFC 6761: ``.invalid`` never resolves, so a request sent to this proxy fails at once.
 NO_EGRESS = "http://webgate-no-egress.invalid:9"
 GUARD_EVERY = 0.5
@@ -60,6 +63,13 @@ _FILL = """(function (origin, sel, user, pass) {
   if (form) { form.requestSubmit ? form.requestSubmit() : form.submit(); return "submitted"; }
   return "filled";
 })"""
+
+
+def die_with_parent() -> None:
+    """In a child, before exec: SIGKILL when the gateway (or agent) process dies, so a crash
+    leaves no display or program running. Linux only; elsewhere a no-op."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def log_file(path: Path) -> BinaryIO:
@@ -132,6 +142,7 @@ class Browser:
             high_r, high_w = fcntl.fcntl(to_child_r, fcntl.F_DUPFD, 10), fcntl.fcntl(from_child_w, fcntl.F_DUPFD, 10)
             os.dup2(high_r, 3)
             os.dup2(high_w, 4)
+            die_with_parent()
 
         try:
             self.proc = await asyncio.create_subprocess_exec(

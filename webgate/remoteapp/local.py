@@ -26,7 +26,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from webgate.remoteapp.browser import Browser, log_file
+from webgate.remoteapp.browser import Browser, die_with_parent, log_file
 from webgate.remoteapp.host import AppDisplay, AppHostError, AppSpec
 from webgate.remoteapp.templates import render
 
@@ -35,6 +35,7 @@ log = logging.getLogger("webgate.remoteapp")
 START_TIMEOUT = 10.0
 _BASE_ENV = ("PATH", "LANG", "LC_ALL", "TZ")
 _PATH = "/usr/local/bin:/usr/bin:/bin"
+PREFIX = "webgate-app-"
 
 
 @dataclass
@@ -46,6 +47,28 @@ class _Running:
     browser: Browser | None = None
     watcher: asyncio.Task[None] | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+def _sweep(root: Path) -> None:
+    """Remove displays' directories left by a process that died (a crash: its children were
+    killed with it, see ``die_with_parent``, but the files, a password file among them, stay)."""
+    for work in root.glob(f"{PREFIX}*"):
+        try:
+            owner = int((work / "owner").read_text())
+        except (OSError, ValueError):
+            continue  # not ours, or being made right now
+        if owner != os.getpid() and not _alive(owner):
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _free_port(bind: str) -> int:
@@ -133,8 +156,10 @@ class LocalAppHost:
             self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         # A short, unpredictable, 0700 directory: Chromium's singleton socket lives under it and
         # Unix socket paths are limited to 107 bytes.
-        work = Path(tempfile.mkdtemp(prefix="webgate-app-", dir=self.root))
-        ident = work.name.removeprefix("webgate-app-")
+        _sweep(Path(tempfile.gettempdir()) if self.root is None else self.root)
+        work = Path(tempfile.mkdtemp(prefix=PREFIX, dir=self.root))
+        (work / "owner").write_text(str(os.getpid()))
+        ident = work.name.removeprefix(PREFIX)
         password = secrets.token_urlsafe(6)[:8]  # VNC passwords are 8 characters at most
         display = AppDisplay(id=ident, host=self.vnc_bind, port=0, password=password)
         running = _Running(display, work)
@@ -163,7 +188,8 @@ class LocalAppHost:
                 "-PasswordFile", str(work / "vncpasswd"), "-geometry", f"{spec.width}x{spec.height}",
                 "-depth", "24", "-NeverShared", "-DisconnectClients=0",
                 stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-                stderr=log_file(work / "xvnc.log"), start_new_session=True, env=self._env(work, None))
+                stderr=log_file(work / "xvnc.log"), start_new_session=True, env=self._env(work, None),
+                preexec_fn=die_with_parent)  # noqa: PLW1509
             running.procs.append(proc)
             try:
                 await _wait_listening(self.vnc_bind, port, proc, "display server")
@@ -201,10 +227,14 @@ class LocalAppHost:
             running.tasks += [asyncio.create_task(running.browser.autofill()),
                               asyncio.create_task(running.browser.guard())]
             return
-        argv = render(spec.arguments, values)
+        try:
+            argv = render(spec.arguments, values)
+        except ValueError as exc:
+            raise AppHostError(f"The applet's arguments are not valid: {exc} Tell your admin.") from None
         running.procs.append(await asyncio.create_subprocess_exec(
             program, *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-            stderr=log_file(running.work / "program.log"), start_new_session=True, env=env))
+            stderr=log_file(running.work / "program.log"), start_new_session=True, env=env,
+            preexec_fn=die_with_parent))  # noqa: PLW1509
 
     def _program(self, name: str, path: str) -> str:
         """The allowed program's path; the allow-list is the host's (WEBGATE_APP_PROGRAMS, --programs)."""
