@@ -111,7 +111,7 @@ async def plan(target: DesktopTarget) -> DesktopPlan:
     asset = await Asset.filter(id=row.asset_id).first() if row is not None and row.asset_id else None
     if asset is None:
         raise NotFound()
-    applet = await load_applet(applet_id(dict(target.options)), asset)
+    applet = await load_applet(applet_id(target.options), asset)
     if applet.kind == "windows":
         return await _windows_plan(applet, asset, target)
     host = app_host(target.settings, applet.app_host)

@@ -11,7 +11,9 @@ withdrawing the permission ends running sessions too.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from webgate.auth.principal import Principal
 from webgate.db.models import Applet, Asset
@@ -22,8 +24,9 @@ from webgate.sessions.grant import Grant, resolve_grant
 NO_APPLET = "This applet does not exist, is switched off, or does not open this asset. Pick another one."
 
 
-def applet_id(options: dict[str, str] | object) -> uuid.UUID:
-    raw = options.get("applet", "") if isinstance(options, dict) else ""
+def applet_id(options: Mapping[str, Any]) -> uuid.UUID:
+    """The applet the browser asked for (``/ws/guacamole?applet=``); NotFound when it is no id."""
+    raw = options.get("applet", "")
     try:
         return uuid.UUID(str(raw))
     except ValueError:
@@ -39,7 +42,7 @@ async def load_applet(ident: uuid.UUID, asset: Asset) -> Applet:
 
 
 async def authorize_applet(services: Services, principal: Principal, asset_id: str, account: str,
-                           options: dict[str, str], now: datetime) -> Grant:
+                           options: Mapping[str, Any], now: datetime) -> Grant:
     """The grant for the asset the applet opens, judged with the applet's protocol."""
     ident = applet_id(options)
     scope = Applet.filter(id=ident, is_active=True)
