@@ -16,6 +16,8 @@ import httpx
 import pytest
 
 from tests.helpers import login, make_org, make_user
+from tests.peers.gateway import gateway  # noqa: F401 - fixture (the app served by uvicorn)
+from tests.peers.sshd import sshd  # noqa: F401 - fixture (a real OpenSSH server)
 from webgate.auth.principal import TOKEN_PREFIX, token_hash
 from webgate.db.crypto import context_for
 from webgate.db.models import (

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from starlette.websockets import WebSocket
 
@@ -22,6 +24,16 @@ def cross_site(websocket: WebSocket, services: Services, principal: Principal | 
     if origin is not None:
         return not origin_allowed(origin, websocket.headers.get("host", ""), services)
     return principal is not None and principal.via_cookie
+
+
+# Close codes the server's WebSocket layer sends when the *browser* broke the protocol
+# (1002 protocol error, 1007 invalid UTF-8 in a text frame, 1009 a frame over the size limit).
+_BROKEN_BY_CLIENT = frozenset({1002, 1007, 1009})
+
+
+def disconnect_ending(message: Mapping[str, Any]) -> Ending:
+    """A ``websocket.disconnect``: the browser left, or the socket layer threw it out for bad frames."""
+    return ending_for("protocol_error" if message.get("code") in _BROKEN_BY_CLIENT else "client_closed")
 
 
 def reader_ending(reader: asyncio.Task[Ending], what: str) -> Ending:

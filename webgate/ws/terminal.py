@@ -34,7 +34,7 @@ from webgate.sessions.lifecycle import Credentials, LiveSession, OpenRequest
 from webgate.sessions.recovery import open_sockets
 from webgate.sessions.registry import live_sessions
 from webgate.terminal.gate import InputRefused
-from webgate.ws._common import cross_site, query_int, reader_ending
+from webgate.ws._common import cross_site, disconnect_ending, query_int, reader_ending
 from webgate.ws.messages import (
     MAX_COLS,
     MAX_ROWS,
@@ -65,14 +65,31 @@ class TerminalConnection:
         self._send_lock = asyncio.Lock()
         self._credentials: asyncio.Future[Credentials] | None = None
         self._size: tuple[int, int] | None = None
+        self._reader: asyncio.Task[Ending] | None = None
 
     async def send_text(self, text: str) -> None:
         async with self._send_lock:
             await self.ws.send({"type": "websocket.send", "text": text})
 
     async def send_bytes(self, data: bytes) -> None:
-        async with self._send_lock:
-            await self.ws.send({"type": "websocket.send", "bytes": data})
+        try:
+            async with self._send_lock:
+                await self.ws.send({"type": "websocket.send", "bytes": data})
+        except Exception:
+            await self._blame_bad_frames()
+            raise
+
+    async def _blame_bad_frames(self) -> None:
+        """Output failed because the socket layer threw the browser out for bad frames (too big,
+        invalid UTF-8): the reader is about to say so; let that, not "browser gone", end the row."""
+        reader, session = self._reader, self.session
+        if reader is None or session is None:
+            return
+        await asyncio.wait({reader}, timeout=1.0)
+        if reader.done() and not reader.cancelled() and reader.exception() is None:
+            ending = reader.result()
+            if ending.reason == "protocol_error":  # shielded: the pump (this task) is cancelled next
+                await asyncio.shield(session.stop(ending))
 
     def _request(self) -> OpenRequest:
         q = self.ws.query_params
@@ -110,7 +127,7 @@ class TerminalConnection:
         while True:
             message: Message = await self.ws.receive()
             if message["type"] == "websocket.disconnect":
-                return ending_for("client_closed")
+                return disconnect_ending(message)
             try:
                 if message.get("bytes") is not None:
                     await self._on_bytes(message["bytes"])
@@ -149,7 +166,7 @@ class TerminalConnection:
     # -- the connection's life ----------------------------------------------------------
 
     async def serve(self) -> None:
-        reader = asyncio.create_task(self.read_loop())
+        reader = self._reader = asyncio.create_task(self.read_loop())
         try:
             await self._serve(reader)
         finally:
