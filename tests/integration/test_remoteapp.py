@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import hashlib
+import html
 import json
 import logging
 import shutil
@@ -51,7 +52,8 @@ LOGIN_PAGE = b"""<!doctype html><html><body style="background:#fff">
 <form method="post" action="/login"><input id="user" name="user"><input id="pass" name="pass" type="password">
 <button id="go" type="submit">Sign in</button></form></body></html>"""
 WELCOME = b"""<!doctype html><html><body><h1>Welcome back</h1>
-<form action="/typed"><input name="q" autofocus style="width:100%;font-size:40px"></form></body></html>"""
+<form action="/typed"><input name="q" autofocus style="position:fixed;inset:60px 0 0 0;font-size:40px"></form>
+</body></html>"""  # the field fills the window: a click anywhere below the title focuses it
 STANDIN = """#!/usr/bin/env python3
 # A stand-in SQL desktop tool: reports how it was started, then opens mysql in an xterm.
 import json, os, sys
@@ -76,7 +78,8 @@ class LoginSite:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802
                 site.paths.append(self.path)
-                self._send(LOGIN_PAGE)
+                typed = parse_qs(self.path.partition("?")[2]).get("q", [""])[0]
+                self._send(f"<h1>You typed: {html.escape(typed)}</h1>".encode() if typed else LOGIN_PAGE)
 
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("content-length", "0"))
