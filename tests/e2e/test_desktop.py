@@ -158,6 +158,18 @@ def test_vnc_desktop_in_the_browser(desktop_server: LiveServer, browser, desktop
     assert rows["desk-bad"]["status"] == "ended" and rows["desk-bad"]["end_reason"] == "login_failed", rows["desk-bad"]
     assert rows["desk-ok"]["status"] == "live", rows["desk-ok"]
 
+    # An admin ends the live one: its tab says so in words, and Reconnect opens a new session.
+    page.get_by_test_id("workspace-tab-vnc").filter(has_text="desk-ok").click()
+    admin.post(f"/sessions/{rows['desk-ok']['id']}/terminate").raise_for_status()
+    error.wait_for(timeout=15000)
+    assert error.get_attribute("data-reason") == "ended_by_admin"
+    assert "ended by" in page.get_by_test_id("desktop-error-detail").filter(visible=True).inner_text()
+    page.get_by_test_id("desktop-reconnect").filter(visible=True).click()
+    page.locator(f'{PANEL}[data-state="open"]').wait_for(timeout=20000)
+    _wait_drawn(page)
+    live = [s for s in admin.get("/sessions").json()["items"] if s["status"] == "live"]
+    assert [s["asset_name"] for s in live] == ["desk-ok"] and live[0]["id"] != rows["desk-ok"]["id"]
+
 
 def test_clipboard_panel_when_permitted(desktop_server: LiveServer, browser, desktop: Desktop) -> None:  # type: ignore[no-untyped-def]
     base = desktop_server.url
