@@ -437,3 +437,27 @@ async def test_a_crashed_gateway_leaves_no_display_running_and_the_next_start_re
     display = await host.start(AppSpec(session_id="t", program="xterm", arguments=[], values={}))
     await host.stop(display.id)
     assert not work.exists(), "the next start swept the dead process's display files"
+
+
+async def test_switching_an_applet_off_ends_its_running_sessions(services: Services, gateway: str, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from webgate.sessions.graphical import GraphicalSession
+
+    monkeypatch.setattr(GraphicalSession, "RECHECK", 1.0)  # the permission re-check, every second here
+    tool = tmp_path / "sqltool"  # allowed by the settings fixture
+    tool.write_text("#!/bin/sh\nexec xterm -e sleep 60\n")
+    org = await Organization.get(is_default=True)
+    asset = await Asset.create(org=org, name="db1", address="127.0.0.1", platform="mysql",
+                               protocols=[{"name": "mysql", "port": 3306}])
+    await make_account(services, asset, "webacct", "u", secret=DB_SECRET_TEXT)
+    applet = await Applet.create(org=org, name="Tool", asset_platforms=["mysql"], protocol="mysql", program=str(tool))
+    before = _work_dirs()
+    client = await _open(services, gateway, asset, "webacct", applet, "mysql")
+    await client.until("img", timeout=30)
+    work = _new_display(before)
+    await Applet.filter(id=applet.id).update(is_active=False)
+    error = await client.until("error", timeout=20)
+    assert "withdrawn" in error[1], error
+    row = await _ended_row()
+    assert row.end_reason == "access_revoked"
+    await _wait(lambda: not work.exists(), 10, "the display to be torn down")
