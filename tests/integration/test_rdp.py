@@ -11,6 +11,7 @@ import asyncio
 import base64
 import gzip
 import hashlib
+import json
 import uuid
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,9 @@ from tests.integration.test_vnc import _ended_row
 from tests.peers.desktop import GuacClient, guacd_port  # noqa: F401 - fixture
 from tests.peers.sshd import free_port
 from tests.peers.xrdp import RdpPeer, xrdp, xrdp_server  # noqa: F401 - fixtures
-from webgate.db.models import Asset, OperationLog, Organization, Session
+from webgate.db.models import Asset, FileTransfer, OperationLog, Organization, Session
 from webgate.protocols.guacamole.instruction import Parser, encode
+from webgate.protocols.rdp import drive_dir
 from webgate.services import Services
 from webgate.settings import Settings
 
@@ -40,6 +42,15 @@ def settings(settings: Settings, guacd_port: int) -> Settings:  # noqa: F811 - t
 async def _open(services: Services, gateway: str, port: int, *, password: str, username: str = "wgrdp",
                 actions: tuple[str, ...] = ("connect",), extra: dict[str, Any] | None = None,
                 size: tuple[int, int] = (800, 600)) -> GuacClient:
+    cookie, query = await _setup(services, gateway, port, password=password, username=username, actions=actions,
+                                 extra=extra, size=size)
+    return await GuacClient.connect(gateway, cookie, query)
+
+
+async def _setup(services: Services, gateway: str, port: int, *, password: str, username: str = "wgrdp",
+                 actions: tuple[str, ...] = ("connect",), extra: dict[str, Any] | None = None,
+                 size: tuple[int, int] = (800, 600)) -> tuple[str, str]:
+    """A user allowed ``actions`` on an RDP asset; returns (cookie, tunnel query)."""
     user, cookie = await user_and_cookie(services, gateway)
     org = await Organization.get(is_default=True)
     asset = await Asset.create(org=org, name="win01", address="127.0.0.1", platform="windows",
@@ -49,8 +60,43 @@ async def _open(services: Services, gateway: str, port: int, *, password: str, u
     perm = await grant(user, asset, ["rdpacct"], actions)
     perm.protocols = ["rdp"]
     await perm.save()
-    return await GuacClient.connect(gateway, cookie, f"asset={asset.id}&account=rdpacct&protocol=rdp"
-                                                     f"&width={size[0]}&height={size[1]}&dpi=96")
+    return cookie, f"asset={asset.id}&account=rdpacct&protocol=rdp&width={size[0]}&height={size[1]}&dpi=96"
+
+
+async def _open_drive(services: Services, gateway: str, port: int, *, password: str,
+                      actions: tuple[str, ...]) -> tuple[GuacClient, str, uuid.UUID]:
+    """A desktop whose shared drive guacd offered: (client, drive object, session id).
+
+    guacd 1.3.0 offers the drive (``filesystem``) to the connection's owner from its RDP thread,
+    racing the owner's own registration, so now and then it never comes (dropped files still
+    upload). A user reconnects; so does this helper, at most three times."""
+    cookie, query = await _setup(services, gateway, port, password=password, actions=actions)
+    for _ in range(3):
+        client = await GuacClient.connect(gateway, cookie, query)
+        session = uuid.UUID(json.loads((await client.until("webgate"))[2])["session_id"])
+        try:
+            return client, (await client.until("filesystem", timeout=5))[1], session
+        except AssertionError:
+            await client.ws.close()
+            await _ended(session)
+    raise AssertionError("guacd never offered the shared drive")
+
+
+async def _ended(session_id: uuid.UUID) -> Session:
+    for _ in range(150):
+        row = await Session.get(id=session_id)
+        if row.status == "ended":
+            return row
+        await asyncio.sleep(0.1)
+    raise AssertionError("the session row was not finalised")
+
+
+async def keepalive(client: GuacClient) -> None:
+    """``nop`` every second, as guacamole-common-js sends one every 5 s: guacd notices that the RDP
+    side has gone only when its browser says something."""
+    while True:
+        await asyncio.sleep(1)
+        await client.send(encode("nop"))
 
 
 def _on_layer0(instruction: list[str]) -> bool:
@@ -86,7 +132,7 @@ async def test_desktop_draws_and_the_recording_is_complete(services: Services, g
     await client.ws.close()
     row = await _ended_row()
     assert row.protocol == "rdp" and row.end_reason == "client_closed" and row.account_username == "wgrdp"
-    assert row.bytes_out > 10_000 and row.bytes_in > 0
+    assert row.bytes_out > 0 and row.bytes_in > 0
     packed = await services.storage.get_bytes(row.recording_key)
     assert hashlib.sha256(packed).hexdigest() == row.recording_sha256
     text = gzip.decompress(packed).decode()
@@ -122,7 +168,11 @@ async def test_security_rdp_is_refused_by_xrdp_in_words(services: Services, gate
 
 async def test_a_wrong_password_is_reported_in_words(services: Services, gateway: str, xrdp: RdpPeer) -> None:
     client = await _open(services, gateway, xrdp.port, password="not-" + xrdp.password)
-    error = await client.until("error", timeout=20)
+    alive = asyncio.create_task(keepalive(client))
+    try:
+        error = await client.until("error", timeout=20)
+    finally:
+        alive.cancel()
     assert "wrong password" in error[1] and error[2] == "769"
     assert (await _ended_row()).end_reason == "login_failed"
 
@@ -189,3 +239,94 @@ async def test_copy_is_withheld_without_permission(services: Services, gateway: 
     await client.ws.close()
     row = await _ended_row()
     assert row.end_reason == "client_closed" and await Session.all().count() == 1
+
+
+async def test_keys_typed_right_after_connecting_are_not_lost(services: Services, gateway: str,
+                                                              xrdp: RdpPeer) -> None:
+    """guacd drops input that reaches it before xrdp's first frame (~1.5 s after ready): the
+    gateway holds it until guacd has drawn on layer 0, so a user who types at once loses nothing."""
+    name = f"early-{uuid.uuid4().hex[:8]}"
+    client = await _open(services, gateway, xrdp.port, password=xrdp.password)
+    await client.send(keys(f"touch {name}"))  # sent before the session even opened
+    assert await appears(xrdp.home / name, within=15), "the early keys reached the xterm"
+    assert not any(i[0] == "img" and i[3] == "0" for i in client.instructions[:3])
+    await client.ws.close()
+    await _ended_row()
+
+
+def _after(client: GuacClient, start: int, opcode: str, stream: str) -> list[list[str]]:
+    return [i for i in client.instructions[start:] if i[0] == opcode and i[1] == stream]
+
+
+async def _upload(client: GuacClient, opening: str, stream: str, payload: bytes) -> None:
+    chunks = [base64.b64encode(payload[at:at + 6000]).decode() for at in range(0, len(payload), 6000)]
+    await client.send(opening + "".join(encode("blob", stream, c) for c in chunks) + encode("end", stream))
+    await client.until("ack", args=[stream, "OK (STREAM END)", "0"])
+
+
+async def test_uploads_land_in_the_drive_and_each_is_a_row(services: Services, gateway: str,
+                                                           xrdp: RdpPeer) -> None:
+    """A file put into the drive, and one dropped on the desktop (``file``: guacd writes it to the root)."""
+    client, drive, session_id = await _open_drive(services, gateway, xrdp.port, password=xrdp.password,
+                                                  actions=("connect", "upload"))
+    session = await Session.get(id=session_id)
+    folder = drive_dir(services.settings.data_dir, session.id)
+    report, note = b"quarterly numbers\n" * 700, b"dropped on the desktop"
+    await _upload(client, encode("put", drive, "5", "text/plain", "/report.txt"), "5", report)
+    await _upload(client, encode("file", "6", "text/plain", "note.txt"), "6", note)
+    assert (folder / "report.txt").read_bytes() == report and (folder / "note.txt").read_bytes() == note
+    rows = {(t.direction, t.path, t.size, t.status) for t in await FileTransfer.filter(session_id=session.id)}
+    assert rows == {("upload", "/report.txt", len(report), "done"), ("upload", "/note.txt", len(note), "done")}
+    audits = await OperationLog.filter(action="file_upload", resource_id=str(session.id)).values_list("changes",
+                                                                                                        flat=True)
+    assert sorted(a["path"] for a in audits) == ["/note.txt", "/report.txt"]  # type: ignore[index]
+    # Download is not granted: a `get` on the drive is refused, recorded, and ends the session.
+    await client.send(encode("get", drive, "/report.txt"))
+    assert (await client.until("error"))[2] == "768"
+    assert (await _ended(session.id)).end_reason == "protocol_error"
+    refused = await FileTransfer.get(session_id=session.id, direction="download")
+    assert (refused.path, refused.status, refused.size) == ("/report.txt", "refused", 0)
+    assert not folder.exists(), "the drive spool is removed when the session ends"
+
+
+async def test_a_file_put_in_a_folder_comes_back_as_a_download(services: Services, gateway: str,
+                                                               xrdp: RdpPeer) -> None:
+    client, drive, session_id = await _open_drive(services, gateway, xrdp.port, password=xrdp.password,
+                                                  actions=("connect", "upload", "download"))
+    session = await Session.get(id=session_id)
+    content = bytes(range(256)) * 90
+    await _upload(client, encode("put", drive, "5", "application/octet-stream", "/ledger.bin"), "5", content)
+    assert (drive_dir(services.settings.data_dir, session.id) / "ledger.bin").read_bytes() == content
+    await client.send(encode("get", drive, "/"))  # a directory listing is no transfer
+    await client.until("body", where=lambda i: i[4] == "/")
+    start = len(client.instructions)
+    await client.send(encode("get", drive, "/ledger.bin"))
+    stream = (await client.until("body", where=lambda i: i[4] == "/ledger.bin"))[2]
+    for _ in range(200):  # the browser acks each blob, as guacamole-common-js does
+        if _after(client, start, "end", stream):
+            break
+        seen = len(client.instructions)
+        await client.send(encode("ack", stream, "OK", "0"))
+        await client.until("sync", where=lambda i, seen=seen: client.instructions.index(i) >= seen)
+    got = b"".join(base64.b64decode(i[2]) for i in _after(client, start, "blob", stream))
+    assert got == content
+    await client.ws.close()
+    await _ended(session.id)
+    rows = {(t.direction, t.path, t.size, t.status) for t in await FileTransfer.filter(session_id=session.id)}
+    assert rows == {("upload", "/ledger.bin", len(content), "done"), ("download", "/ledger.bin", len(content), "done")}
+    assert await OperationLog.filter(action="file_download", resource_id=str(session.id)).count() == 1
+
+
+async def test_an_upload_without_permission_is_refused_and_recorded(services: Services, gateway: str,
+                                                                    xrdp: RdpPeer) -> None:
+    client, drive, session_id = await _open_drive(services, gateway, xrdp.port, password=xrdp.password,
+                                                  actions=("connect", "download"))
+    await client.send(encode("put", drive, "5", "text/plain", "/payload.exe"))
+    error = await client.until("error")
+    assert error[2] == "768"
+    session = await _ended(session_id)
+    assert session.end_reason == "protocol_error"
+    refused = await FileTransfer.get(session_id=session.id)
+    assert (refused.direction, refused.path, refused.status) == ("upload", "/payload.exe", "refused")
+    assert await OperationLog.filter(action="input_refused", resource_id=str(session.id)).exists()
+    assert not list(drive_dir(services.settings.data_dir, session.id).parent.glob("*/payload.exe"))

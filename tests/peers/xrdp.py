@@ -11,18 +11,24 @@ Verified traps (see TESTBED.md):
   double-click copies a word to the RDP clipboard and Shift+Insert pastes from it.
 
 ``xrdp`` (function scope) ends the user's desktop after each test, so every test gets a
-fresh one (~1.5 s to the first image). A machine without xrdp skips locally, fails in CI.
+fresh one (~1.5 s to the first image). The test user, its desktops and the system sesman.ini
+are machine-wide, so two test runs (say the integration and the e2e suite) take turns: the
+fixture holds an exclusive lock for as long as its xrdp runs. A machine without xrdp skips
+locally, fails in CI.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
 import signal
 import socket
 import subprocess
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +42,8 @@ RDP_USER = "wgrdp"
 RDP_PASSWORD = "Rdp-Test-Pass-5"  # noqa: S105 - a throwaway local test account
 SYSTEM_SESMAN = Path("/etc/xrdp/sesman.ini")
 XORGXRDP = Path("/usr/lib/xorg/modules/drivers/xrdpdev_drv.so")
+LOCK = Path("/tmp/webgate-tests-xrdp.lock")  # noqa: S108 - machine-wide on purpose: one xrdp user at a time
+LOCK_WAIT = 900.0
 STARTWM = """#!/bin/sh
 # webgate test desktop: one xterm, top left; selecting text copies it to the clipboard.
 cd "$HOME"
@@ -49,6 +57,7 @@ class RdpPeer:
     user: str
     password: str
     home: Path
+    sesman_pid: int
 
 
 def _port_free(port: int) -> bool:
@@ -73,14 +82,43 @@ def _sesman_port(text: str) -> int:
     return int(found.group(1)) if found else 3350
 
 
-def end_desktops(user: str = RDP_USER) -> None:
-    """End the test user's desktop (Xorg, chansrv, the xterm): the next login starts a fresh one."""
-    found = subprocess.run(["pgrep", "-u", user], capture_output=True, text=True).stdout.split()
-    for pid in (int(p) for p in found):
+def _pids(*args: str) -> list[int]:
+    return [int(p) for p in subprocess.run(["pgrep", *args], capture_output=True, text=True).stdout.split()]
+
+
+def end_desktops(user: str = RDP_USER, sesman_pid: int | None = None) -> None:
+    """End the test user's desktop (Xorg, chansrv, the xterm) and wait until sesman has let go
+    of it: a login while sesman still lists the dying session is sent to its dead display."""
+    for pid in _pids("-u", user):
         try:
             os.kill(pid, signal.SIGTERM)
         except ProcessLookupError:
             pass
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if not _pids("-u", user) and (sesman_pid is None or not _pids("-P", str(sesman_pid))):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"the desktop of {user} did not end within 10 s")
+
+
+@contextmanager
+def _machine_lock() -> Iterator[None]:
+    """Wait for any other test run's xrdp to finish (flock: released even if that run was killed)."""
+    with open(LOCK, "a") as handle:
+        deadline = time.monotonic() + LOCK_WAIT
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"another test run held {LOCK} for {LOCK_WAIT:.0f} s") from None
+                time.sleep(0.5)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @pytest.fixture(scope="session")
@@ -90,7 +128,12 @@ def xrdp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RdpPeer]:
             peer_missing(binary)
     if not XORGXRDP.exists() or not SYSTEM_SESMAN.exists():
         peer_missing("xorgxrdp")
-    work = tmp_path_factory.mktemp("xrdp")
+    with _machine_lock():
+        yield from _run_xrdp(tmp_path_factory.mktemp("xrdp"))
+
+
+def _run_xrdp(work: Path) -> Iterator[RdpPeer]:
+    end_desktops()  # left over by a run that was killed
     home = _ensure_user(RDP_USER, RDP_PASSWORD)
     (home / "startwm.sh").write_text(STARTWM)
     (home / "startwm.sh").chmod(0o755)
@@ -119,7 +162,7 @@ def xrdp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RdpPeer]:
         procs.append(subprocess.Popen(["xrdp", "-n", "-c", str(work / "xrdp.ini")],
                                       stdout=subprocess.DEVNULL, stderr=_log(work, "xrdp.err")))
         wait_port(xrdp_port, procs[1], "xrdp")
-        yield RdpPeer(port=xrdp_port, user=RDP_USER, password=RDP_PASSWORD, home=home)
+        yield RdpPeer(port=xrdp_port, user=RDP_USER, password=RDP_PASSWORD, home=home, sesman_pid=procs[0].pid)
     finally:
         _stop(procs)
         end_desktops()
@@ -133,4 +176,4 @@ def xrdp(xrdp_server: RdpPeer) -> Iterator[RdpPeer]:
     try:
         yield xrdp_server
     finally:
-        end_desktops()
+        end_desktops(sesman_pid=xrdp_server.sesman_pid)

@@ -15,7 +15,7 @@ from typing import Any
 from starlette.responses import Response
 
 from webgate.api._base import Ctx, endpoint, iso, paginate
-from webgate.db.models import Session
+from webgate.db.models import FileTransfer, Session
 from webgate.errors import Conflict, NotFound, ValidationFailed
 from webgate.sessions.control import request_kill
 
@@ -83,6 +83,24 @@ async def get_recording(ctx: Ctx) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
 
 
+def serialize_transfer(row: FileTransfer) -> dict[str, Any]:
+    return {
+        "id": str(row.id), "session_id": str(row.session_id), "username": row.username,
+        "asset_name": row.asset_name, "protocol": row.protocol, "direction": row.direction, "path": row.path,
+        "size": row.size, "status": row.status, "started_at": iso(row.started_at), "ended_at": iso(row.ended_at),
+    }
+
+
+async def list_transfers(ctx: Ctx) -> dict[str, Any]:
+    """Files moved through one session (RDP drive uploads and downloads, refused ones too), newest first."""
+    row = await ctx.get(Session)  # the session's own authorisation: same org, sessions.view
+    qs = FileTransfer.filter(session_id=row.id, org_id=row.org_id)
+    if not ctx.query("ordering"):
+        qs = qs.order_by("-started_at")
+    return await paginate(ctx, qs, serialize_transfer, search=("path",),
+                          ordering=("started_at", "size", "path", "direction", "status"))
+
+
 async def terminate(ctx: Ctx) -> dict[str, Any]:
     """End a live session on whichever node holds it; the user's banner names who ended it."""
     row = await ctx.get(Session)
@@ -99,5 +117,6 @@ routes = [
     endpoint("/sessions", list_sessions, perm="sessions.view"),
     endpoint("/sessions/{id}", get_session, perm="sessions.view"),
     endpoint("/sessions/{id}/recording", get_recording, perm="sessions.view"),
+    endpoint("/sessions/{id}/transfers", list_transfers, perm="sessions.view"),
     endpoint("/sessions/{id}/terminate", terminate, ["POST"], perm="sessions.terminate"),
 ]

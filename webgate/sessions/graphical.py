@@ -57,6 +57,7 @@ MAX_HELD = 8 << 20  # bytes of drawing held back while waiting for the recording
 NO_GUACD = "The remote desktop service (guacd) is not reachable. Tell your admin."
 CLOSED_AT_ONCE_WITHIN = 10.0  # seconds after ``ready``: an RDP hang-up this early, before any key, is a refusal
 FILE_OPCODES = frozenset({"put", "file", "blob", "end", "ack"})
+GUACD_USER_TIMEOUT = 15.0  # guacd 1.3.0 gives up on a silent browser after this long (776)
 
 
 class GuacdLink:
@@ -290,6 +291,10 @@ class GraphicalSession(LiveSession):
             detail = parts[1] if len(parts) > 1 else ""
         except (InstructionError, UnicodeDecodeError):
             self.status = None
+        if self.status == 776 and asyncio.get_running_loop().time() < self._ready_at + GUACD_USER_TIMEOUT:
+            # Not the browser: guacd 1.3.0 says "User is not responding" in a race just after the
+            # RDP server hung up (a refused login), before its own timeout could have run out.
+            return self._target_closed()
         reason, message = describe(self.status, detail)
         return Ending(reason, message)
 
