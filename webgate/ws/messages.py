@@ -8,6 +8,7 @@ nothing is dropped silently. See docs/terminal-protocol.md.
 from __future__ import annotations
 
 import json
+import math
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -46,11 +47,23 @@ _adapter: TypeAdapter[Resize | Ping | CredentialsMsg] = TypeAdapter(ClientMessag
 KNOWN_TYPES = ("resize", "ping", "credentials")
 
 
+def _not_json(name: str) -> None:
+    """NaN and Infinity are Python's extensions, not JSON: a pong echoing them would not parse in the browser."""
+    raise ValueError(name)
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):  # 1e999
+        raise ValueError(text)
+    return number
+
+
 def parse_client_message(text: str) -> Resize | Ping | CredentialsMsg:
     """Parse one text frame; raises BadRequest (not JSON / unknown type) or ValidationFailed."""
     try:
-        data = json.loads(text)
-    except ValueError:
+        data = json.loads(text, parse_constant=_not_json, parse_float=_finite)
+    except (ValueError, RecursionError):  # RecursionError: "[[[[…" nested past the parser's depth
         raise BadRequest("This control message is not valid JSON.", code="bad_message") from None
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
         raise BadRequest('A control message must be a JSON object with a "type".', code="bad_message")
