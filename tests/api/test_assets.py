@@ -168,3 +168,11 @@ async def test_roles_and_other_orgs(admin_client, services, make_client):
         assert (await c.patch(f"/api/v1/assets/{a['id']}", json={"comment": "x"})).status_code == 403
         assert (await c.delete(f"/api/v1/assets/{a['id']}")).status_code == 403
         assert (await c.post("/api/v1/assets/import", files={"file": ("a.csv", CSV_TEXT.encode())})).status_code == 403
+
+
+async def test_bad_rdp_options_are_refused_when_the_asset_is_saved(admin_client):
+    base = {"name": "win9", "address": "10.0.0.9", "platform": "windows"}
+    r = await admin_client.post("/api/v1/assets", json={**base, "extra": {"rdp_security": "kerberos"}})
+    assert r.status_code == 422 and "rdp_security must be one of any, nla, tls, rdp" in fields(r)["extra"]
+    ok = await admin_client.post("/api/v1/assets", json={**base, "extra": {"rdp_security": "nla", "rdp_domain": "CORP"}})
+    assert ok.status_code == 200 and ok.json()["extra"]["rdp_security"] == "nla", ok.text

@@ -16,7 +16,7 @@ from webgate.errors import ValidationFailed
 from webgate.protocols import DESKTOP_CONNECTORS, desktop_connector
 from webgate.protocols.guacamole.handshake import Display
 from webgate.protocols.guacamole.target import DesktopTarget
-from webgate.protocols.rdp import KEYBOARD_LAYOUTS, drive_dir, plan, rdp_parameters
+from webgate.protocols.rdp import KEYBOARD_LAYOUTS, asset_options_error, drive_dir, plan, rdp_parameters
 from webgate.settings import Settings
 
 # guacd 1.3.0's reply to `select rdp` (its `args`), read from the installed guacd: every name we
@@ -145,3 +145,11 @@ async def test_a_read_only_viewer_gets_no_drive(settings: Settings) -> None:
 
 def test_rdp_is_a_registered_desktop_protocol(tmp_path: Path) -> None:
     assert "rdp" in DESKTOP_CONNECTORS and desktop_connector("rdp") is plan
+
+
+def test_the_asset_form_refuses_bad_rdp_options_on_save() -> None:
+    assert asset_options_error({"rdp_security": "tls", "rdp_ignore_cert": True}) is None
+    assert asset_options_error({"color_depth": 12, "namespaces": "a b"}) is None  # no RDP option: not RDP's to judge
+    message = asset_options_error({"rdp_security": "ssl", "rdp_keyboard": "us"})
+    assert message is not None and "rdp_security must be one of any, nla, tls, rdp" in message
+    assert "rdp_keyboard" in message and "Ask your admin" not in message

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, Field, field_validator
 
 from webgate.errors import ValidationFailed
+from webgate.protocols.rdp import asset_options_error as rdp_options_error
 from webgate.sessions.hostkeys import RESERVED as HOST_KEY_FIELDS
 
 PROTOCOLS = ("ssh", "telnet", "rdp", "vnc", "sftp", "mysql", "postgresql", "redis", "k8s", "http", "https")
@@ -102,6 +103,8 @@ class AssetPatch(BaseModel):
         for key, item in value.items():
             if not isinstance(item, str | int | float | bool) and item is not None:
                 raise ValueError(f"'{key}' must be a plain value (text, number or true/false).")
+        if (rdp := rdp_options_error(value)) is not None:
+            raise ValueError(rdp)
         return value
 
 

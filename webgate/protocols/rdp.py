@@ -88,6 +88,18 @@ class RdpOptions:
                                    + ". Ask your admin to correct the asset.")
 
 
+def asset_options_error(extra: Mapping[str, Any]) -> str | None:
+    """For the asset form and importer: the sentence refusing bad RDP options, or None.
+    Only assets that set an ``rdp_*`` option are checked (``color_depth`` alone may be VNC's)."""
+    if not any(str(key).startswith("rdp_") for key in extra):
+        return None
+    try:
+        RdpOptions(extra)
+    except ValidationFailed as exc:
+        return exc.message.replace(" Ask your admin to correct the asset.", "")
+    return None
+
+
 def _boolean(value: object, key: str, errors: dict[str, str]) -> bool:
     if value is None or value == "":
         return False
