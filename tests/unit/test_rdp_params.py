@@ -153,3 +153,10 @@ def test_the_asset_form_refuses_bad_rdp_options_on_save() -> None:
     message = asset_options_error({"rdp_security": "ssl", "rdp_keyboard": "us"})
     assert message is not None and "rdp_security must be one of any, nla, tls, rdp" in message
     assert "rdp_keyboard" in message and "Ask your admin" not in message
+
+
+def test_the_browser_declares_the_sound_it_plays_and_only_guacds_raw_pcm_passes() -> None:
+    from webgate.ws.guacamole import audio_types
+
+    assert audio_types([]) == ()
+    assert audio_types(["audio/ogg", "audio/L16", "audio/L8;rate=44100", "audio/L8"]) == ("audio/L8", "audio/L16")

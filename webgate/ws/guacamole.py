@@ -15,7 +15,8 @@ session with ``error … 768``, close code 1008 and an audit row. Internal pings
 
 Query: ``asset``, ``account``, ``protocol`` (``vnc``, ``rdp``, ``remoteapp``), ``width``, ``height``, ``dpi``,
 ``timezone``, ``image`` (repeatable: the image types the browser decodes, as guacamole-common-js
-reports them; PNG always, unknown types ignored, all three when absent); for RemoteApp ``applet``
+reports them; PNG always, unknown types ignored, all three when absent), ``audio`` (repeatable:
+``audio/L8``, ``audio/L16``; others ignored, none when absent); for RemoteApp ``applet``
 (the applet's id).
 """
 
@@ -54,6 +55,7 @@ MAX_EARLY = 64  # instructions held while the session opens
 _TIMEZONE = re.compile(r"[A-Za-z0-9_+\-/]{1,64}")
 _APPLET = re.compile(r"[0-9a-fA-F-]{32,36}")
 _LOSSY = ("image/jpeg", "image/webp")  # offered to guacd only if the browser says it decodes them
+_AUDIO = ("audio/L8", "audio/L16")  # guacd 1.3.0's raw PCM encoders; RDP sound needs the asset's rdp_audio too
 BAD_REQUEST, UNAUTHORIZED, SERVER_ERROR, SESSION_CLOSED = 768, 769, 512, 523
 _CLOSED_BY_GATEWAY = frozenset({"killed", "idle_timeout", "max_duration", "access_revoked", "gateway_shutdown"})
 
@@ -67,6 +69,11 @@ def image_types(wanted: list[str]) -> tuple[str, ...]:
     if not wanted:
         return Display.image
     return ("image/png", *(t for t in _LOSSY if t in wanted))
+
+
+def audio_types(wanted: list[str]) -> tuple[str, ...]:
+    """The ``audio`` list for guacd: what the browser says it plays, of what guacd can encode."""
+    return tuple(t for t in _AUDIO if t in wanted)
 
 
 class GuacamoleConnection:
@@ -96,7 +103,7 @@ class GuacamoleConnection:
         display = Display(width=query_int(q.get("width", ""), 1024, "width", 8192),
                           height=query_int(q.get("height", ""), 768, "height", 8192),
                           dpi=query_int(q.get("dpi", ""), 96, "dpi", 1200), timezone=timezone,
-                          image=image_types(q.getlist("image")))
+                          image=image_types(q.getlist("image")), audio=audio_types(q.getlist("audio")))
         options: dict[str, str] = {}
         applet = q.get("applet", "")
         if applet:  # RemoteApp: which configured program to run (checked against the applets table)
