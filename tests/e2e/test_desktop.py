@@ -45,33 +45,52 @@ CANVAS_STATS = """() => {
 }"""
 
 
-@pytest.fixture
-def desktop_server(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, desktop: Desktop) -> LiveServer:
+def serve_desktops(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, guacd: int) -> LiveServer:
+    """``webgate serve`` on the test's guacd, loopback targets allowed (as a lab deployment would)."""
     monkeypatch.setenv("WEBGATE_ALLOW_TARGETS", "127.0.0.0/8")
-    monkeypatch.setenv("WEBGATE_GUACD", f"127.0.0.1:{desktop.guacd_port}")
+    monkeypatch.setenv("WEBGATE_GUACD", f"127.0.0.1:{guacd}")
     return request.getfixturevalue("live_server")  # type: ignore[no-any-return]
 
 
-def _setup(admin: httpx.Client, desktop: Desktop, actions: list[str]) -> None:
-    """alice; desk-ok (right VNC password) and desk-bad (wrong one), both granted with ``actions``."""
+def make_alice(admin: httpx.Client) -> str:
+    """The person in the browser: a plain user; returns her id."""
     user_role = next(r for r in admin.get("/roles").json()["items"] if r["name"] == "User")
     r = admin.post("/users", json={"username": "alice", "name": "Alice", "password": ALICE_PASSWORD,
                                    "role_ids": [user_role["id"]]})
     assert r.status_code in (200, 201), r.text
-    asset_ids = []
-    for name, secret in (("desk-ok", VNC_PASSWORD), ("desk-bad", "not-the-password")):
-        asset = admin.post("/assets", json={"name": name, "address": "127.0.0.1", "platform": "linux",
-                                            "protocols": [{"name": "vnc", "port": desktop.vnc_port}]})
-        assert asset.status_code in (200, 201), asset.text
-        asset_ids.append(asset.json()["id"])
-        admin.post("/accounts", json={"asset_id": asset.json()["id"], "name": "vnc", "username": "vnc",
-                                      "secret_type": "password", "secret": secret}).raise_for_status()
-    admin.post("/permissions", json={"name": "alice-vnc", "user_ids": [r.json()["id"]], "asset_ids": asset_ids,
-                                     "accounts": ["vnc"], "protocols": ["vnc"], "actions": actions}
+    return str(r.json()["id"])
+
+
+def add_asset(admin: httpx.Client, asset: dict[str, object], account: str, username: str, secret: str) -> str:
+    r = admin.post("/assets", json=asset)
+    assert r.status_code in (200, 201), r.text
+    admin.post("/accounts", json={"asset_id": r.json()["id"], "name": account, "username": username,
+                                  "secret_type": "password", "secret": secret}).raise_for_status()
+    return str(r.json()["id"])
+
+
+def grant_alice(admin: httpx.Client, alice: str, asset_ids: list[str], account: str, protocol: str,
+                actions: list[str]) -> None:
+    admin.post("/permissions", json={"name": f"alice-{protocol}", "user_ids": [alice], "asset_ids": asset_ids,
+                                     "accounts": [account], "protocols": [protocol], "actions": actions}
                ).raise_for_status()
 
 
-def _wait_drawn(page, timeout: float = 20) -> dict[str, int]:  # type: ignore[no-untyped-def]
+@pytest.fixture
+def desktop_server(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, desktop: Desktop) -> LiveServer:
+    return serve_desktops(monkeypatch, request, desktop.guacd_port)
+
+
+def _setup(admin: httpx.Client, desktop: Desktop, actions: list[str]) -> None:
+    """alice; desk-ok (right VNC password) and desk-bad (wrong one), both granted with ``actions``."""
+    alice = make_alice(admin)
+    asset_ids = [add_asset(admin, {"name": name, "address": "127.0.0.1", "platform": "linux",
+                                   "protocols": [{"name": "vnc", "port": desktop.vnc_port}]}, "vnc", "vnc", secret)
+                 for name, secret in (("desk-ok", VNC_PASSWORD), ("desk-bad", "not-the-password"))]
+    grant_alice(admin, alice, asset_ids, "vnc", "vnc", actions)
+
+
+def wait_drawn(page, timeout: float = 20) -> dict[str, int]:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while True:
         stats: dict[str, int] = page.evaluate(CANVAS_STATS)
@@ -100,7 +119,7 @@ def test_vnc_desktop_in_the_browser(desktop_server: LiveServer, browser, desktop
 
     _open(page, "desk-ok")
     page.locator(f'{PANEL}[data-state="open"]').wait_for(timeout=20000)
-    stats = _wait_drawn(page)
+    stats = wait_drawn(page)
     assert stats["width"] >= 800 and stats["height"] >= 600, stats  # Xvnc's geometry (layers grow in 64 px steps)
     status = page.get_by_test_id("desktop-status").filter(visible=True)
     assert status.get_attribute("data-state") == "open"
@@ -166,7 +185,7 @@ def test_vnc_desktop_in_the_browser(desktop_server: LiveServer, browser, desktop
     assert "ended by" in page.get_by_test_id("desktop-error-detail").filter(visible=True).inner_text()
     page.get_by_test_id("desktop-reconnect").filter(visible=True).click()
     page.locator(f'{PANEL}[data-state="open"]').wait_for(timeout=20000)
-    _wait_drawn(page)
+    wait_drawn(page)
     live = [s for s in admin.get("/sessions").json()["items"] if s["status"] == "live"]
     assert [s["asset_name"] for s in live] == ["desk-ok"] and live[0]["id"] != rows["desk-ok"]["id"]
 
@@ -180,7 +199,7 @@ def test_clipboard_panel_when_permitted(desktop_server: LiveServer, browser, des
     page.get_by_test_id("nav-assets").wait_for()  # logged in
     page.goto(base + "/connect?asset=" + _asset_id(admin, "desk-ok") + "&protocol=vnc&account=vnc")  # deep link
     page.locator(f'{PANEL}[data-state="open"]').wait_for(timeout=20000)
-    _wait_drawn(page)
+    wait_drawn(page)
 
     page.get_by_test_id("desktop-clipboard").click()
     panel = page.get_by_test_id("desktop-clipboard-panel")

@@ -15,7 +15,15 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import ADMIN_PASSWORD, ARTIFACTS, LiveServer
-from tests.e2e.test_desktop import ALICE_PASSWORD, PANEL, _wait_drawn
+from tests.e2e.test_desktop import (
+    ALICE_PASSWORD,
+    PANEL,
+    add_asset,
+    grant_alice,
+    make_alice,
+    serve_desktops,
+    wait_drawn,
+)
 from tests.e2e.test_foundation_flow import api_login, ui_password_step
 from tests.peers import desktop as desktop_peer
 from tests.peers import xrdp as xrdp_peer
@@ -33,26 +41,16 @@ SCREEN_SIZE = """() => {
 
 @pytest.fixture
 def rdp_server(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, guacd_port: int) -> LiveServer:
-    monkeypatch.setenv("WEBGATE_ALLOW_TARGETS", "127.0.0.0/8")
-    monkeypatch.setenv("WEBGATE_GUACD", f"127.0.0.1:{guacd_port}")
-    return request.getfixturevalue("live_server")  # type: ignore[no-any-return]
+    return serve_desktops(monkeypatch, request, guacd_port)
 
 
 def _setup(admin: httpx.Client, rdp: RdpPeer, actions: list[str]) -> str:
-    user_role = next(r for r in admin.get("/roles").json()["items"] if r["name"] == "User")
-    r = admin.post("/users", json={"username": "alice", "name": "Alice", "password": ALICE_PASSWORD,
-                                   "role_ids": [user_role["id"]]})
-    assert r.status_code in (200, 201), r.text
-    asset = admin.post("/assets", json={"name": "win-e2e", "address": "127.0.0.1", "platform": "windows",
-                                        "protocols": [{"name": "rdp", "port": rdp.port}],
-                                        "extra": {"rdp_ignore_cert": True}})  # xrdp's certificate is self-signed
-    assert asset.status_code in (200, 201), asset.text
-    admin.post("/accounts", json={"asset_id": asset.json()["id"], "name": "rdp", "username": rdp.user,
-                                  "secret_type": "password", "secret": rdp.password}).raise_for_status()
-    admin.post("/permissions", json={"name": "alice-rdp", "user_ids": [r.json()["id"]],
-                                     "asset_ids": [asset.json()["id"]], "accounts": ["rdp"], "protocols": ["rdp"],
-                                     "actions": actions}).raise_for_status()
-    return str(asset.json()["id"])
+    asset_id = add_asset(admin, {"name": "win-e2e", "address": "127.0.0.1", "platform": "windows",
+                                 "protocols": [{"name": "rdp", "port": rdp.port}],
+                                 "extra": {"rdp_ignore_cert": True}},  # xrdp's certificate is self-signed
+                         "rdp", rdp.user, rdp.password)
+    grant_alice(admin, make_alice(admin), [asset_id], "rdp", "rdp", actions)
+    return asset_id
 
 
 def _wait_open(page) -> None:  # type: ignore[no-untyped-def]
@@ -86,7 +84,7 @@ def test_rdp_desktop_resizes_and_moves_files(rdp_server: LiveServer, browser, xr
     page.get_by_test_id("nav-assets").wait_for()  # logged in
     page.goto(f"{base}/connect?asset={asset_id}&protocol=rdp&account=rdp")
     _wait_open(page)
-    _wait_drawn(page, timeout=30)
+    wait_drawn(page, timeout=30)
 
     # The remote desktop has the size of the box it is shown in (no scaling needed).
     first = page.evaluate(SCREEN_SIZE)
@@ -120,3 +118,41 @@ def test_rdp_desktop_resizes_and_moves_files(rdp_server: LiveServer, browser, xr
     assert Path(got.value.path()).read_bytes() == payload.read_bytes()
 
     page.screenshot(path=str(ARTIFACTS / "e2e-desktop-rdp-files.png"))
+
+
+def test_rdp_clipboard_both_ways(rdp_server: LiveServer, browser, xrdp: RdpPeer) -> None:  # type: ignore[no-untyped-def]
+    base = rdp_server.url
+    admin = api_login(base, "admin", ADMIN_PASSWORD)
+    asset_id = _setup(admin, xrdp, ["connect", "copy", "paste"])
+    page = browser.new_page(viewport={"width": 1200, "height": 800})
+    ui_password_step(page, base, "alice", ALICE_PASSWORD)
+    page.get_by_test_id("nav-assets").wait_for()  # logged in
+    page.goto(f"{base}/connect?asset={asset_id}&protocol=rdp&account=rdp")
+    _wait_open(page)
+    wait_drawn(page, timeout=30)
+    assert page.get_by_test_id("desktop-files").count() == 0  # neither upload nor download granted
+
+    # Browser → desktop: two lines typed into the panel, pasted into the xterm with Shift+Insert.
+    tag = str(int(time.time() * 1000))
+    page.get_by_test_id("desktop-clipboard").click()
+    page.get_by_test_id("desktop-clipboard-text").fill(f"touch ~/one-{tag}\ntouch ~/two-{tag}")
+    page.get_by_test_id("desktop-clipboard-send").click()
+    page.wait_for_timeout(700)  # xrdp announces the new clipboard to X first
+    # No window manager on the test desktop: keys go to the X window under the pointer, the xterm.
+    screen = page.locator('[data-testid="desktop-display"] .wg-desk-screen > div')
+    screen.click(position={"x": 100, "y": 60})
+    page.keyboard.press("Shift+Insert")
+    page.wait_for_timeout(1000)  # X asks xrdp, xrdp asks guacd: the paste is asynchronous
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / "e2e-desktop-rdp-pasted.png"))
+    _until("both pasted lines to run", lambda: (xrdp.home / f"one-{tag}").exists() and (xrdp.home / f"two-{tag}").exists())
+
+    # Desktop → browser: a double-click on the prompt's first word copies it (xterm selectToClipboard).
+    page.get_by_test_id("desktop-clipboard-text").fill("")
+    box = screen.bounding_box()
+    assert box is not None
+    page.mouse.dblclick(box["x"] + 20, box["y"] + 8)
+    text = page.get_by_test_id("desktop-clipboard-text")
+    _until("the desktop's copy in the panel", lambda: xrdp.user in text.input_value(), timeout=10)
+    page.screenshot(path=str(ARTIFACTS / "e2e-desktop-rdp-clipboard.png"))

@@ -16,7 +16,15 @@ import pytest
 
 from tests.conftest import peer_missing
 from tests.e2e.conftest import ADMIN_PASSWORD, ARTIFACTS, LiveServer
-from tests.e2e.test_desktop import ALICE_PASSWORD, PANEL, _wait_drawn
+from tests.e2e.test_desktop import (
+    ALICE_PASSWORD,
+    PANEL,
+    add_asset,
+    grant_alice,
+    make_alice,
+    serve_desktops,
+    wait_drawn,
+)
 from tests.e2e.test_foundation_flow import api_login, ui_password_step
 from tests.peers import desktop as desktop_peer
 
@@ -60,29 +68,19 @@ def app_server(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, 
     for binary in ("Xvnc", "chromium"):
         if shutil.which(binary) is None:
             peer_missing(binary)
-    monkeypatch.setenv("WEBGATE_ALLOW_TARGETS", "127.0.0.0/8")
-    monkeypatch.setenv("WEBGATE_GUACD", f"127.0.0.1:{guacd_port}")
-    return request.getfixturevalue("live_server")  # type: ignore[no-any-return]
+    return serve_desktops(monkeypatch, request, guacd_port)
 
 
 def test_open_a_website_with_an_applet(app_server: LiveServer, browser, site_port: int) -> None:  # type: ignore[no-untyped-def]
     base = app_server.url
     admin = api_login(base, "admin", ADMIN_PASSWORD)
-    user_role = next(r for r in admin.get("/roles").json()["items"] if r["name"] == "User")
-    alice = admin.post("/users", json={"username": "alice", "name": "Alice", "password": ALICE_PASSWORD,
-                                       "role_ids": [user_role["id"]]})
-    assert alice.status_code in (200, 201), alice.text
-    asset = admin.post("/assets", json={"name": "intranet", "address": f"http://127.0.0.1:{site_port}/",
-                                        "platform": "website", "protocols": [{"name": "http", "port": site_port}]})
-    assert asset.status_code in (200, 201), asset.text
-    admin.post("/accounts", json={"asset_id": asset.json()["id"], "name": "web", "username": "alice-web",
-                                  "secret_type": "password", "secret": "Web-Pass-1"}).raise_for_status()
+    alice = make_alice(admin)
+    asset_id = add_asset(admin, {"name": "intranet", "address": f"http://127.0.0.1:{site_port}/", "platform": "website",
+                                 "protocols": [{"name": "http", "port": site_port}]}, "web", "alice-web", "Web-Pass-1")
     applet = admin.post("/applets", json={"name": "Chromium", "asset_platforms": ["website"], "protocol": "http",
                                           "kind": "linux", "program": "chromium", "icon": "chromium"})
     assert applet.status_code in (200, 201), applet.text
-    admin.post("/permissions", json={"name": "alice-web", "user_ids": [alice.json()["id"]],
-                                     "asset_ids": [asset.json()["id"]], "accounts": ["web"], "protocols": ["http"],
-                                     "actions": ["connect"]}).raise_for_status()
+    grant_alice(admin, alice, [asset_id], "web", "http", ["connect"])
 
     page = browser.new_page(viewport={"width": 1300, "height": 860})
     ui_password_step(page, base, "alice", ALICE_PASSWORD)
@@ -97,7 +95,7 @@ def test_open_a_website_with_an_applet(app_server: LiveServer, browser, site_por
     panel.wait_for(timeout=10000)
     assert page.get_by_test_id("workspace-tab-remoteapp").inner_text().strip() == "intranet · Chromium"
     page.locator(f'{PANEL}[data-state="open"]').wait_for(timeout=40000)
-    _wait_drawn(page, timeout=40)
+    wait_drawn(page, timeout=40)
     deadline_ms = 40000
     while not page.evaluate(HAS_PAGE_COLOUR):
         assert deadline_ms > 0, "the site's page is not in the window"
