@@ -21,18 +21,21 @@ REST API; also with guacd's recording off, bench/desktop_norec.py) are WebSocket
    per MB: the relay process's user+system time during the window (/proc/<pid>/stat: the
    node process, the uvicorn process) over the MB received; for webgate also until it is
    idle after the session ended (the recording is gzipped then).
-2. Latency on *light* with ``--sessions`` concurrent sessions per path, ``--windows``
-   rounds (each path opens its sessions, samples one window of ``--window-seconds``, closes
-   them; the paths take turns, so a change in the machine's other load hits all of them);
-   p50/p99 are medians over the rounds.
-   *sync delay*: client arrival time − the timestamp guacd puts in the ``sync`` ending a
-   frame (guacd's wall clock in ms just before it flushes; same machine) — how long after
-   guacd finished a frame the client has all of it. *Added* = the relayed path's figure
-   minus direct's in the same run: the relay's share of guacd → browser.
+2. Latency on *light* with ``--sessions`` concurrent sessions per relay, ``--windows``
+   rounds (each relay opens its sessions, samples one window of ``--window-seconds``,
+   closes them; the relays take turns, so a change in the machine's other load hits all);
+   p50/p99 are medians over the rounds. Every relayed session gets a *direct read-only
+   joiner* of the same guacd connection (``select $<id>`` with the id from guacd's log):
+   guacd sends both users the same frames at the same moment, so that
+   *added per frame* = a frame's arrival through the relay − its arrival at the joiner
+   (frames matched by their ``sync`` stamp) is the relay's own delay, measured under the
+   very load the relay ran in. *Sync delay* (client arrival − the timestamp guacd puts in
+   the ``sync`` ending a frame, its clock in ms just before flushing; same machine) is
+   shown for both.
    The way back (the browser's ``sync`` answer → guacd) cannot be timed from the client;
    its relay share is bounded by webgate's tunnel ping round trip (browser → gateway →
    browser, answered by the gateway through the same socket and event loop), so
-   *added sync round trip* ≤ added sync delay + ping round trip; that sum is what is held
+   *added sync round trip* ≤ added per frame + ping round trip; that sum is what is held
    against the goal (p99 < 10 ms at 50 sessions). guacamole-lite forwards pings to guacd,
    which does not answer them, so it has no ping figure.
 
@@ -44,6 +47,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -56,10 +60,11 @@ sys.path.insert(0, str(ROOT))
 
 from bench import desktop_peers as peers  # noqa: E402
 from bench.desktop_clients import Conn, DirectGuacd, Driver, WSTunnel  # noqa: E402
-from bench.desktop_report import NOREC, Results, report  # noqa: E402
+from bench.desktop_report import DIRECT, NOREC, Results, report  # noqa: E402
 from bench.terminal_peers import children, cpu_seconds, machine_busy, stop  # noqa: E402
 
 Opener = Callable[[int], Awaitable[Conn]]  # VNC port → an open connection
+Session = tuple[Driver, "asyncio.Task[None]"]
 
 
 async def settled_cpu(pid: int, within: float = 60, quiet_for: int = 3) -> float:
@@ -82,11 +87,11 @@ async def quiet(guacd_pid: int, within: float = 30) -> None:
     await asyncio.sleep(0.5)
 
 
-async def start(opener: Opener, vnc_port: int) -> tuple[Driver, asyncio.Task[None]]:
+async def start(opener: Opener, vnc_port: int) -> Session:
     driver = Driver(await opener(vnc_port))
     task = asyncio.create_task(driver.run())
     try:
-        await asyncio.wait_for(driver.first_sync.wait(), 60)
+        await asyncio.wait_for(driver.first_sync.wait(), 20)  # a stuck open is retried (latency phase)
         if driver.ended.is_set():
             raise RuntimeError(f"the session ended before its first frame {driver.error}".strip())
     except BaseException:
@@ -121,57 +126,99 @@ async def throughput(name: str, opener: Opener, vnc_port: int, pid: int | None, 
           + (f"  relay cpu {cpu / mb:.4f} s/MB, {total / mb:.4f} with the session's end" if pid else ""), flush=True)
 
 
-async def latency(name: str, opener: Opener, vnc_port: int, pid: int | None, args: argparse.Namespace,
-                  res: Results) -> None:
-    """Open ``--sessions`` sessions, sample one window, close them (rounds interleave the paths)."""
-    sem = asyncio.Semaphore(args.parallel)
+async def open_many(starts: list[Callable[[], Awaitable[Session]]], parallel: int, tries: int,
+                    failures: list[str]) -> list[Session]:
+    """Run the openers, ``parallel`` at a time; a failed open is noted and retried up to ``tries`` times."""
+    sem = asyncio.Semaphore(parallel)
 
-    failures: list[str] = []
-
-    async def one() -> tuple[Driver, asyncio.Task[None]] | None:
-        for _ in range(3):  # a failed open is noted and retried, so that every round measures N sessions
+    async def one(begin: Callable[[], Awaitable[Session]]) -> Session | None:
+        for _ in range(tries):
             async with sem:
                 try:
-                    return await start(opener, vnc_port)
+                    return await begin()
                 except Exception as exc:  # noqa: BLE001
                     failures.append(f"{type(exc).__name__}: {exc}")
         return None
 
+    return [s for s in await asyncio.gather(*(one(b) for b in starts)) if s is not None]
+
+
+def connection_ids(log: Path, offset: int) -> list[str]:
+    """guacd's ids of the connections it created since ``offset`` in its log."""
+    return [m.decode() for m in re.findall(rb'Connection ID is "(\$[0-9a-f-]+)"', log.read_bytes()[offset:])]
+
+
+def per_frame(relayed: list[Session], joined: list[Session]) -> list[float]:
+    """For each relayed session, the joiner that saw the same frames (the same sync stamps): the
+    relay's delay of every frame = its arrival through the relay − its arrival at the joiner."""
+    added: list[float] = []
+    for r, _ in relayed:
+        got = r.arrivals or {}
+        best = max(joined, key=lambda j: len(got.keys() & (j[0].arrivals or {}).keys()), default=None)
+        if best is None:
+            continue
+        seen = best[0].arrivals or {}
+        common = got.keys() & seen.keys()
+        if len(common) >= len(got) // 2:  # the joiner of this very connection, not a look-alike
+            added += [got[t] - seen[t] for t in common]
+    return added
+
+
+async def latency(name: str, opener: Opener, vnc_port: int, pid: int | None, args: argparse.Namespace,
+                  res: Results, guacd_port: int, guacd_log: Path) -> None:
+    """Open ``--sessions`` sessions through the relay and, for each, a direct read-only joiner of the
+    same guacd connection; sample one window; close them (rounds interleave the paths)."""
+    failures: list[str] = []
+    offset = guacd_log.stat().st_size  # noqa: ASYNC240 - a local log file, read between phases
     began = time.monotonic()
-    opened = [s for s in await asyncio.gather(*(one() for _ in range(args.sessions))) if s is not None]
+    relayed = await open_many([lambda: start(opener, vnc_port)] * args.sessions, args.parallel, 3, failures)
+    ids: list[str] = []
+    for _ in range(30):  # guacd logs each id when the connection is made
+        ids = connection_ids(guacd_log, offset)
+        if len(ids) >= len(relayed):
+            break
+        await asyncio.sleep(0.1)
+    def joiner(cid: str) -> Callable[[], Awaitable[Session]]:
+        return lambda: start(lambda _port: DirectGuacd.join(guacd_port, cid, peers.SIZE), vnc_port)
+
+    join_failures: list[str] = []  # ids of sessions that failed to open: nothing to join
+    joined = await open_many([joiner(cid) for cid in ids], args.parallel, 1, join_failures)
     if failures:
         res.open_failures.setdefault(name, []).extend(failures)
         print(f"    {len(failures)} opens failed: {sorted(set(failures))}", flush=True)
-    if len(opened) < args.sessions:
-        res.notes.append(f"{name}: only {len(opened)} of {args.sessions} sessions opened")
+    if len(relayed) < args.sessions:
+        res.notes.append(f"{name}: only {len(relayed)} of {args.sessions} sessions opened")
     try:
         await asyncio.sleep(2.0)
         sync: list[float] = []
+        direct: list[float] = []
         ping: list[float] = []
-        for driver, _task in opened:
-            driver.sync_ms, driver.ping_ms = sync, ping
+        for driver, _task in relayed:
+            driver.sync_ms, driver.ping_ms, driver.arrivals = sync, ping, {}
+        for driver, _task in joined:
+            driver.sync_ms, driver.arrivals = direct, {}
         busy0, total0 = machine_busy()
         gw0, w0 = (cpu_seconds(pid) if pid else 0.0), time.perf_counter()
         await asyncio.sleep(args.window_seconds)
-        for driver, _task in opened:
+        for driver, _task in relayed + joined:
             driver.sync_ms = driver.ping_ms = None
         busy1, total1 = machine_busy()
         use = (f"machine busy {(busy1 - busy0) / max(total1 - total0, 1e-9):.0%} of {os.cpu_count()} cores"
                + (f", relay cpu {(cpu_seconds(pid) - gw0) / (time.perf_counter() - w0):.0%}" if pid else "")
                + f", load {os.getloadavg()[0]:.1f}")
-        res.add_latency(name, sync, ping, use)
-        print(f"  {name:26} {len(opened)} sessions (opened in {w0 - began - 2:.0f} s): {res.latency_line(name)}",
-              flush=True)
+        res.add_latency(name, sync, ping, use, direct, per_frame(relayed, joined))
+        print(f"  {name:26} {len(relayed)} sessions + {len(joined)} direct joiners (opened in {w0 - began - 2:.0f} s):"
+              f" {res.latency_line(name)}", flush=True)
     finally:
-        await asyncio.gather(*(finish(d, t) for d, t in opened), return_exceptions=True)
+        await asyncio.gather(*(finish(d, t) for d, t in relayed + joined), return_exceptions=True)
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=10, help="throughput window per repeat")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=4)
     parser.add_argument("--sessions", type=int, default=50, help="concurrent sessions in the latency phase")
-    parser.add_argument("--windows", type=int, default=3, help="latency rounds (sessions reopened each round)")
+    parser.add_argument("--windows", type=int, default=4, help="latency rounds (sessions reopened each round)")
     parser.add_argument("--window-seconds", type=float, default=10)
     parser.add_argument("--parallel", type=int, default=8, help="sessions opened at a time")
     parser.add_argument("--webp", action="store_true", help="clients also offer image/webp")
@@ -231,17 +278,20 @@ async def main() -> None:
 
         print(f"1. throughput on the busy desktop, {args.seconds:.0f} s windows, {args.repeats} repeats (interleaved)",
               flush=True)
-        for _ in range(args.repeats):
-            for name, (opener, pid) in openers.items():
+        names = list(openers)
+        for i in range(args.repeats):  # each repeat starts with the next path: no path always follows another
+            for name in names[i % len(names):] + names[:i % len(names)]:
+                opener, pid = openers[name]
                 await throughput(name, opener, busy, pid, args.seconds, res, guacd_pid)
 
         print(f"2. latency on the light desktop, {args.sessions} sessions per path, {args.windows} rounds "
               "(interleaved)", flush=True)
-        for _ in range(args.windows):
-            for name, (opener, pid) in openers.items():
-                if name != NOREC:  # guacd's recording is guacd's work, not the relay's: throughput shows it
-                    await latency(name, opener, light, pid, args, res)
-                    await quiet(guacd_pid)
+        relays = [n for n in names if n not in (DIRECT, NOREC)]  # direct: the joiners; recording: guacd's work
+        for i in range(args.windows):
+            for name in relays[i % len(relays):] + relays[:i % len(relays)]:
+                opener, pid = openers[name]
+                await latency(name, opener, light, pid, args, res, guacd_port, work / "guacd.log")
+                await quiet(guacd_pid)
     finally:
         for proc in reversed(procs):
             stop(proc)

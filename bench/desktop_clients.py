@@ -11,6 +11,8 @@ instructions and bytes, and can keep two latency samples:
   machine; guacd 1.3.0 here stamps with CLOCK_MONOTONIC, the client picks whichever of
   its monotonic and wall clocks the first stamp is near), i.e. how long after guacd finished a frame the client has all of
   it. The relay's share is the difference to the direct client under the same load.
+- ``arrivals``: when each ``sync`` (by its stamp) arrived, to compare the same frames
+  received by two users of one guacd connection (a relayed one and a direct read-only joiner);
 - ``ping_ms``: the tunnel ping's round trip (webgate answers it itself: browser → gateway
   → browser through the same socket and event loop as the relayed drawing).
 """
@@ -54,6 +56,13 @@ class DirectGuacd:
                   "disable-copy": "true", "disable-paste": "true"}
         c = await handshake("127.0.0.1", guacd_port, "vnc", params, Display(width=size[0], height=size[1], dpi=96,
                                                                                        image=image))
+        return cls(c.reader, c.writer, c.pending)
+
+    @classmethod
+    async def join(cls, guacd_port: int, connection_id: str, size: tuple[int, int]) -> DirectGuacd:
+        """A read-only second user of an existing guacd connection: it receives the same frames."""
+        c = await handshake("127.0.0.1", guacd_port, connection_id, {"read-only": "true"},
+                            Display(width=size[0], height=size[1], dpi=96))
         return cls(c.reader, c.writer, c.pending)
 
     async def recv(self) -> bytes:
@@ -110,6 +119,7 @@ class Driver:
         self.nbytes = 0
         self.syncs = 0
         self.sync_ms: list[float] | None = None  # set to a list to collect
+        self.arrivals: dict[int, float] | None = None  # sync stamp → arrival (monotonic ms), when collecting
         self.ping_ms: list[float] | None = None
         self.first_sync = asyncio.Event()
         self.ended = asyncio.Event()
@@ -154,6 +164,8 @@ class Driver:
                 acks.append(b"4.sync,%d.%s;" % (len(stamp), stamp))
                 if self.sync_ms is not None:
                     self.sync_ms.append(now + self._offset(int(stamp)) - int(stamp))
+                if self.arrivals is not None:
+                    self.arrivals[int(stamp)] = now
             elif buf.startswith(b"5.error,", start) and not self.error:
                 self.error = buf[start: start + 300].decode(errors="replace")
             elif buf.startswith(_PING, start):

@@ -25,7 +25,9 @@ class Results:
     mbps: dict[str, list[float]] = field(default_factory=dict)
     cpu_per_mb: dict[str, list[float]] = field(default_factory=dict)  # during the window
     cpu_per_mb_all: dict[str, list[float]] = field(default_factory=dict)  # until idle after the session
-    sync: dict[str, list[dict[str, float]]] = field(default_factory=dict)  # per window: p50/p99
+    sync: dict[str, list[dict[str, float]]] = field(default_factory=dict)  # per round: percentiles
+    direct: dict[str, list[dict[str, float]]] = field(default_factory=dict)  # the joiners, same frames
+    added: dict[str, list[dict[str, float]]] = field(default_factory=dict)  # per frame: relayed − joiner
     ping: dict[str, list[dict[str, float]]] = field(default_factory=dict)
     samples: dict[str, int] = field(default_factory=dict)
     use: dict[str, str] = field(default_factory=dict)
@@ -39,12 +41,12 @@ class Results:
             self.cpu_per_mb.setdefault(name, []).append(cpu / (nbytes / 1e6))
             self.cpu_per_mb_all.setdefault(name, []).append(cpu_all / (nbytes / 1e6))
 
-    def add_latency(self, name: str, sync: list[float], ping: list[float], use: str) -> None:
-        if len(sync) >= 2:
-            self.sync.setdefault(name, []).append(percentiles(sync))
-        if len(ping) >= 2:
-            self.ping.setdefault(name, []).append(percentiles(ping))
-        self.samples[name] = self.samples.get(name, 0) + len(sync)
+    def add_latency(self, name: str, sync: list[float], ping: list[float], use: str, direct: list[float],
+                    added: list[float]) -> None:
+        for kind, samples in ((self.sync, sync), (self.ping, ping), (self.direct, direct), (self.added, added)):
+            if len(samples) >= 2:
+                kind.setdefault(name, []).append(percentiles(samples))
+        self.samples[name] = self.samples.get(name, 0) + len(added)
         self.use[name] = use
 
     def lat(self, kind: dict[str, list[dict[str, float]]], name: str, key: str) -> float | None:
@@ -52,10 +54,11 @@ class Results:
         return statistics.median(w[key] for w in windows) if windows else None
 
     def latency_line(self, name: str) -> str:
-        p99s = ", ".join(f"{w['p99']:.1f}" for w in self.sync.get(name, []))
+        p99s = ", ".join(f"{w['p99']:.1f}" for w in self.added.get(name, []))
         ping = self.lat(self.ping, name, "p99")
-        return (f"sync delay p50 {_f(self.lat(self.sync, name, 'p50'))} ms, p99 {_f(self.lat(self.sync, name, 'p99'))}"
-                f" ms (windows: {p99s}); {self.samples.get(name, 0)} syncs"
+        return (f"sync delay p99 {_f(self.lat(self.sync, name, 'p99'))} ms vs {_f(self.lat(self.direct, name, 'p99'))}"
+                f" direct; added per frame p50 {_f(self.lat(self.added, name, 'p50'))} ms, p99"
+                f" {_f(self.lat(self.added, name, 'p99'))} ms (rounds: {p99s}); {self.samples.get(name, 0)} frames"
                 + (f"; ping p99 {ping:.1f} ms" if ping is not None else "") + f"; {self.use.get(name)}")
 
     @staticmethod
@@ -67,11 +70,6 @@ def _goal(value: float | None, ok: bool) -> str:
     return "n/a" if value is None else ("met" if ok else "**missed**")
 
 
-def _added(r: Results, name: str, key: str) -> float | None:
-    a, d = r.lat(r.sync, name, key), r.lat(r.sync, DIRECT, key)
-    return None if a is None or d is None else a - d
-
-
 def report(r: Results) -> None:
     names = list(r.ips)
     direct = r.med(r.ips, DIRECT)
@@ -81,20 +79,19 @@ def report(r: Results) -> None:
                      "… with the session's end"], rows)
     lrows = []
     for n in r.sync:
-        ping99 = r.lat(r.ping, n, "p99")
-        added = _added(r, n, "p99")
-        rtt = None if added is None or ping99 is None else max(added, 0) + ping99
-        lrows.append([n, _f(r.lat(r.sync, n, "p50")), _f(r.lat(r.sync, n, "p99")),
-                      _f(_added(r, n, "p50")) if n != DIRECT else "–", _f(added) if n != DIRECT else "–",
+        ping99, added99 = r.lat(r.ping, n, "p99"), r.lat(r.added, n, "p99")
+        rtt = None if added99 is None or ping99 is None else max(added99, 0) + ping99
+        lrows.append([n, _f(r.lat(r.sync, n, "p50")), _f(r.lat(r.sync, n, "p99")), _f(r.lat(r.direct, n, "p50")),
+                      _f(r.lat(r.direct, n, "p99")), _f(r.lat(r.added, n, "p50")), _f(added99),
                       _f(r.lat(r.ping, n, "p50")), _f(ping99), _f(rtt)])
-    lat = table(["path", "sync delay p50 ms", "p99 ms", "added p50 ms", "added p99 ms", "ping p50 ms", "ping p99 ms",
-                 "added sync round trip p99 ≤ ms"], lrows)
+    lat = table(["path", "sync delay p50 ms", "p99", "same frames, direct joiner p50", "p99",
+                 "added per frame p50", "p99", "tunnel ping p50", "p99", "added sync round trip p99 ≤"], lrows)
 
     ips_ratio = _ratio(r.med(r.ips, WEBGATE), direct)
     vs_lite = _ratio(r.med(r.ips, WEBGATE), r.med(r.ips, LITE))
     cpu_ratio = _ratio(r.med(r.cpu_per_mb, WEBGATE), r.med(r.cpu_per_mb, LITE))
     norec_ratio = _ratio(r.med(r.ips, NOREC), direct)
-    added, ping = _added(r, WEBGATE, "p99"), r.lat(r.ping, WEBGATE, "p99")
+    added, ping = r.lat(r.added, WEBGATE, "p99"), r.lat(r.ping, WEBGATE, "p99")
     rtt = None if added is None or ping is None else max(added, 0) + ping
     goals = table(["goal (issue 4)", "measured", "status"], [
         ["webgate throughput ≥ 97% of direct guacd", _f(ips_ratio, "{:.1%}"),
@@ -114,14 +111,16 @@ def report(r: Results) -> None:
     body = (
         "One run, everything on 127.0.0.1: guacd 1.3.0, Xvnc 1024×768 (VncAuth), the real `python -m webgate serve` "
         "(SQLite) and the same with guacd's recording off (bench/desktop_norec.py), guacamole-lite "
-        f"(npm, Node.js); every client offers guacd {' and '.join(r.image)}. Throughput: a full-screen xterm redrawn 60 times a second, one session at a time, "
-        f"{r.seconds:.0f} s after its first frame, median of {r.repeats} interleaved repeats; MB = 10⁶ bytes received "
-        "by the client. Relay CPU: the relay process's user+system time in the window over the MB relayed, and "
-        "until it is idle again after the session (webgate gzips the recording then). Latency: "
-        f"{r.sessions} concurrent sessions per path on a desktop whose top line changes 10×/s, "
-        f"{r.windows} interleaved rounds of {r.window_seconds:.0f} s (median of the rounds' p50/p99). Sync delay = client "
-        "arrival − guacd's timestamp in the `sync` ending each frame; added = minus direct's; the added round trip "
-        "is bounded by added sync delay + webgate's tunnel ping round trip (see the docstring of bench/desktop.py). "
+        f"(npm, Node.js); every client offers guacd {' and '.join(r.image)}. Throughput: a full-screen xterm "
+        f"redrawn 60 times a second, one session at a time, {r.seconds:.0f} s after its first frame, median of "
+        f"{r.repeats} interleaved repeats; MB = 10⁶ bytes received by the client. Relay CPU: the relay process's "
+        "user+system time in the window over the MB relayed, and until it is idle again after the session (webgate "
+        f"gzips the recording then). Latency: {r.sessions} concurrent sessions per relay on a desktop whose top line "
+        "changes 10×/s, each with a direct read-only joiner of the same guacd connection (it receives the same "
+        f"frames at the same time), {r.windows} interleaved rounds of {r.window_seconds:.0f} s (median of the rounds' "
+        "percentiles). Sync delay = client arrival − guacd's timestamp in the `sync` ending each frame; added per "
+        "frame = the frame's arrival through the relay − its arrival at the joiner; the added round trip is bounded "
+        "by that + webgate's tunnel ping round trip (see the docstring of bench/desktop.py). "
         f"{load}\n\n{figures}\n\nLatency at {r.sessions} sessions:\n\n{lat}\n\nGoals:\n\n{goals}\n")
     for name, failed in r.open_failures.items():
         kinds = sorted({f.split(":")[0] for f in failed})
