@@ -267,6 +267,9 @@ class GraphicalSession(LiveSession):
             pump, decided = await self._supervise(relay.run())
         finally:
             holder.cancel()
+            await asyncio.wait({holder})
+            if not holder.cancelled() and holder.exception() is not None:  # retrieved: guacd hung up mid-write
+                log.debug("session %s: held input not delivered: %s", self.id, holder.exception())
         if decided is not None:
             ending = decided
         elif pump.done() and not pump.cancelled() and pump.exception() is not None:
