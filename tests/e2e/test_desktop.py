@@ -147,6 +147,12 @@ def test_vnc_desktop_in_the_browser(desktop_server: LiveServer, browser, desktop
     assert page.locator(f'{PANEL}[data-state="open"]').count() == 1, "the session ended after the key bar"
     assert page.get_by_test_id("desktop-error").count() == 0
 
+    # Full screen is the whole panel (toolbar, key bar and display), and leaves the same way.
+    page.get_by_test_id("desktop-fullscreen").filter(visible=True).click()
+    page.wait_for_function("() => document.fullscreenElement?.dataset.testid === 'desktop-panel'")
+    page.get_by_test_id("desktop-fullscreen").filter(visible=True).click()
+    page.wait_for_function("() => !document.fullscreenElement")
+
     # A smaller window: the 800x600 screen is scaled down to fit.
     page.set_viewport_size({"width": 760, "height": 560})
     deadline = time.monotonic() + 10
@@ -172,6 +178,14 @@ def test_vnc_desktop_in_the_browser(desktop_server: LiveServer, browser, desktop
     assert page.get_by_test_id("desktop-reconnect").filter(visible=True).is_visible()
     assert "Ended" in page.get_by_test_id("desktop-status").filter(visible=True).inner_text()
     page.screenshot(path=str(ARTIFACTS / "e2e-desktop-wrong-password.png"))
+    # The same words in Chinese once the person switches language (the gateway's own sentence stays English).
+    page.get_by_test_id("lang-switch").filter(visible=True).first.click()
+    page.get_by_test_id("lang-zh-CN").click()
+    page.wait_for_function("() => document.querySelector('[data-testid=\"desktop-error\"]:not([hidden])')"
+                           "?.innerText.includes('密码错误')")
+    page.screenshot(path=str(ARTIFACTS / "e2e-desktop-wrong-password-zh.png"))
+    page.get_by_test_id("lang-switch").filter(visible=True).first.click()
+    page.get_by_test_id("lang-en").click()
 
     rows = {s["asset_name"]: s for s in admin.get("/sessions").json()["items"]}
     assert rows["desk-bad"]["status"] == "ended" and rows["desk-bad"]["end_reason"] == "login_failed", rows["desk-bad"]

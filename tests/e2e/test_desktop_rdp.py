@@ -124,7 +124,7 @@ def test_rdp_clipboard_both_ways(rdp_server: LiveServer, browser, xrdp: RdpPeer)
     base = rdp_server.url
     admin = api_login(base, "admin", ADMIN_PASSWORD)
     asset_id = _setup(admin, xrdp, ["connect", "copy", "paste"])
-    page = browser.new_page(viewport={"width": 1200, "height": 800})
+    page = browser.new_page(viewport={"width": 1200, "height": 800}, has_touch=True)
     ui_password_step(page, base, "alice", ALICE_PASSWORD)
     page.get_by_test_id("nav-assets").wait_for()  # logged in
     page.goto(f"{base}/connect?asset={asset_id}&protocol=rdp&account=rdp")
@@ -155,4 +155,10 @@ def test_rdp_clipboard_both_ways(rdp_server: LiveServer, browser, xrdp: RdpPeer)
     page.mouse.dblclick(box["x"] + 20, box["y"] + 8)
     text = page.get_by_test_id("desktop-clipboard-text")
     _until("the desktop's copy in the panel", lambda: xrdp.user in text.input_value(), timeout=10)
+
+    # On a tablet: a double tap on the second line's first word ("touch") selects and copies it too.
+    text.fill("")
+    for _ in range(2):
+        page.touchscreen.tap(box["x"] + 12, box["y"] + 21)
+    _until("the tapped word in the panel", lambda: text.input_value() == "touch", timeout=10)
     page.screenshot(path=str(ARTIFACTS / "e2e-desktop-rdp-clipboard.png"))
