@@ -15,8 +15,10 @@ import pytest
 from webgate.db.models import FileTransfer, OperationLog, Organization, Session
 from webgate.protocols.guacamole.filters import InstructionFilter, Refused
 from webgate.protocols.guacamole.instruction import encode
+from webgate.protocols.rdp import drive_dir
 from webgate.services import Services
 from webgate.sessions.input_hold import InputHold
+from webgate.sessions.recovery import close_stale_sessions
 from webgate.sessions.transfers import LISTING, Transfers, base64_size
 
 
@@ -143,3 +145,18 @@ async def test_a_desktop_that_never_draws_gets_its_input_after_the_deadline() ->
     hold.hold("key", b"k1")
     await asyncio.wait_for(hold.run(write), 2)
     assert sent == [b"k1"] and not hold.holding
+
+
+async def test_a_crash_leaves_no_drive_and_no_transfer_running(services: Services) -> None:
+    session = await _session(services)
+    await Session.filter(id=session.id).update(node_name=services.settings.node_name)
+    folder = drive_dir(services.settings.data_dir, session.id)
+    folder.mkdir(parents=True)
+    (folder / "half.bin").write_bytes(b"x" * 10)
+    transfers = Transfers(services, session)
+    await transfers.from_browser(["file", "1", "text/plain", "half.bin"])
+    await transfers.from_browser(["blob", "1", _b64(b"x" * 10)])
+    # the process dies here; the next start closes the row
+    assert await close_stale_sessions(services) == 1
+    assert not folder.exists()
+    assert await _rows(session) == {("upload", "/half.bin", 0, "failed")}  # what passed was never counted in

@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import socket
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
-from webgate.db.models import OperationLog, Session
+from webgate.db.models import FileTransfer, OperationLog, Session
 from webgate.recording.asciicast import Finished, collect_spool
 from webgate.recording.guac import RECORDING_NAME, GuacRecording, recording_dir
 from webgate.sessions.endings import ending_for
@@ -60,6 +61,7 @@ async def close_stale_sessions(services: Services) -> int:
         if finished is not None:
             changes.update(recording_key=finished.key, recording_sha256=finished.sha256)
         await Session.filter(id=row.id, status__in=("live", "starting")).update(**changes)
+        await _forget_drive(services, row)
         await OperationLog.create(
             org_id=row.org_id, actor=row.username, actor_id=row.user_id, action="disconnect",
             resource_type="session", resource_id=str(row.id), resource_name=row.asset_name,
@@ -69,6 +71,15 @@ async def close_stale_sessions(services: Services) -> int:
         log.warning("closed %d session(s) left open by a previous run of node %s", len(rows),
                     services.settings.node_name)
     return len(rows)
+
+
+async def _forget_drive(services: Services, row: Session) -> None:
+    """A crash leaves a desktop's shared-drive spool and its unfinished transfers: remove, fail."""
+    from webgate.protocols.rdp import drive_dir
+
+    await asyncio.to_thread(shutil.rmtree, drive_dir(services.settings.data_dir, row.id), True)
+    await FileTransfer.filter(session_id=row.id, status="started").update(status="failed",
+                                                                          ended_at=services.clock.now())
 
 
 async def _collect(services: Services, row: Session) -> Finished | None:
