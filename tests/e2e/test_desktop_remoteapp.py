@@ -105,3 +105,10 @@ def test_open_a_website_with_an_applet(app_server: LiveServer, browser, site_por
 
     rows = admin.get("/sessions").json()["items"]
     assert [(s["protocol"], s["status"]) for s in rows] == [("remoteapp", "live")]
+
+    # A link straight to the applet (a reload: the first tab's session ends, a new one opens).
+    page.goto(f"{base}/connect?asset={asset_id}&protocol=remoteapp&applet={applet.json()['id']}&account=web")
+    page.locator(f'{PANEL}[data-state="open"]').wait_for(timeout=40000)
+    assert page.get_by_test_id("workspace-tab-remoteapp").inner_text().strip() == "intranet · Chromium"
+    page.goto(f"{base}/connect?asset={asset_id}&protocol=remoteapp&applet=00000000-0000-0000-0000-000000000000")
+    assert "not offered" in page.get_by_test_id("connect-error").inner_text()
