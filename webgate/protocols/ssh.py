@@ -4,11 +4,13 @@ Host keys are trusted on first use per asset: the caller passes the key recorded
 the asset (or None) and reads ``channel.host_key`` afterwards to record it. A key that
 differs from the recorded one refuses the connection before any credential is sent.
 
-The data path hands over whole buffers: ``data_received`` appends to one bytearray,
-``read`` takes all of it at once (no per-byte work, no decoding — a UTF-8 character
-split across two SSH packets stays split until a decoder downstream joins it).
-Reading from the target pauses above ``_HIGH_WATER`` bytes, so a slow browser slows
-the target instead of growing memory.
+The data path hands over whole buffers: ``data_received`` keeps the packets' bytes
+as they came, ``read`` takes all of them at once (one packet: no copy; several: one
+join; no per-byte work, no decoding — a UTF-8 character split across two SSH packets
+stays split until a decoder downstream joins it). Reading from the target pauses
+above ``_HIGH_WATER`` bytes, so a slow browser slows the target instead of growing
+memory. Waiting is on a future made only while someone waits: an idle session holds
+no ``asyncio.Event`` (each carries a waiter deque of ~0.8 KiB).
 """
 
 from __future__ import annotations
@@ -69,24 +71,33 @@ class _Client(asyncssh.SSHClient):
         return None
 
 
+def _wake(waiter: asyncio.Future[None] | None) -> None:
+    if waiter is not None and not waiter.done():
+        waiter.set_result(None)
+
+
 class _Session(asyncssh.SSHClientSession[bytes]):
     def __init__(self) -> None:
-        self.buf = bytearray()
-        self.ready = asyncio.Event()
-        self.writable = asyncio.Event()
-        self.writable.set()
+        self.chunks: list[bytes] = []
+        self.size = 0
         self.eof = False
-        self.paused = False
+        self.paused = False  # we stopped reading from the target (the browser is behind)
+        self.blocked = False  # the target stopped reading from us (it is behind)
         self.exit_status: int | None = None
         self.chan: asyncssh.SSHClientChannel[bytes] | None = None
+        # While ``read`` waits for data and while ``write`` waits for the target: the output pump and
+        # the input path run at the same time, so each has its own.
+        self.reader: asyncio.Future[None] | None = None
+        self.writer: asyncio.Future[None] | None = None
 
     def connection_made(self, chan: asyncssh.SSHClientChannel[bytes]) -> None:  # type: ignore[override]
         self.chan = chan
 
     def data_received(self, data: bytes, datatype: asyncssh.DataType) -> None:
-        self.buf += data
-        self.ready.set()
-        if len(self.buf) >= _HIGH_WATER and not self.paused and self.chan is not None:
+        self.chunks.append(data)
+        self.size += len(data)
+        _wake(self.reader)
+        if self.size >= _HIGH_WATER and not self.paused and self.chan is not None:
             self.paused = True
             self.chan.pause_reading()
 
@@ -102,17 +113,20 @@ class _Session(asyncssh.SSHClientSession[bytes]):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.eof = True
-        self.ready.set()
-        self.writable.set()
+        _wake(self.reader)
+        _wake(self.writer)
 
     def pause_writing(self) -> None:
-        self.writable.clear()
+        self.blocked = True
 
     def resume_writing(self) -> None:
-        self.writable.set()
+        self.blocked = False
+        _wake(self.writer)
 
 
 class SSHChannel:
+    __slots__ = ("_conn", "_chan", "_s", "host_key")  # one per live session: no __dict__
+
     def __init__(self, conn: asyncssh.SSHClientConnection, chan: asyncssh.SSHClientChannel[bytes],
                  session: _Session, host_key: str | None) -> None:
         self._conn = conn
@@ -126,23 +140,34 @@ class SSHChannel:
 
     async def read(self) -> bytes:
         s = self._s
-        while not s.buf:
+        while not s.chunks:
             if s.eof:
                 return b""
-            s.ready.clear()
-            await s.ready.wait()
-        data = bytes(s.buf)
-        s.buf.clear()
+            s.reader = asyncio.get_running_loop().create_future()
+            try:
+                await s.reader
+            finally:
+                s.reader = None
+        data = s.chunks[0] if len(s.chunks) == 1 else b"".join(s.chunks)
+        s.chunks.clear()
+        s.size = 0
         if s.paused:
             s.paused = False
             self._chan.resume_reading()
         return data
 
     async def write(self, data: bytes) -> None:
+        """Send input; waits while the target is not reading (the input path writes one frame at a time)."""
         if self._s.eof:
             return
         self._chan.write(data)
-        await self._s.writable.wait()
+        s = self._s
+        while s.blocked and not s.eof:
+            s.writer = asyncio.get_running_loop().create_future()
+            try:
+                await s.writer
+            finally:
+                s.writer = None
 
     async def resize(self, cols: int, rows: int) -> None:
         if not self._s.eof:
@@ -222,4 +247,19 @@ async def open_channel(target: Target) -> SSHChannel:
         raise ConnectFailed(f"{where} accepted the login but refused to open a terminal: {exc}",
                             code="target_refused") from None
     host_key = client.seen.export_public_key("openssh").decode().strip() if client.seen else None
+    _drop_handshake_leftovers(conn)
     return SSHChannel(conn, chan, session, host_key)
+
+
+# What asyncssh keeps from the handshake for the connection's whole life but reads only during
+# a key exchange (both KEXINIT messages: every re-key sends and receives new ones) or the
+# authentication (the server's signature algorithms, over by now): ~4.5 KiB of a ~60 KiB idle
+# session (bench/terminal.py). Private attributes: a newer asyncssh without them is left alone.
+_HANDSHAKE_LEFTOVERS: tuple[tuple[str, object], ...] = (
+    ("_client_kexinit", b""), ("_server_kexinit", b""), ("_server_sig_algs", frozenset()))
+
+
+def _drop_handshake_leftovers(conn: asyncssh.SSHClientConnection) -> None:
+    for name, empty in _HANDSHAKE_LEFTOVERS:
+        if hasattr(conn, name):
+            setattr(conn, name, empty)

@@ -116,6 +116,10 @@ def _remove(*paths: Path) -> None:
 
 
 class AsciicastRecorder:
+    # One per live session, alive all day: no __dict__.
+    __slots__ = ("_id", "_path", "_storage", "_mono", "_start", "_last_flush", "_out", "_in", "_pending",
+                 "_pending_size", "_sha", "_size", "_fd")
+
     def __init__(self, *, session_id: uuid.UUID, spool_dir: Path, storage: Storage, cols: int, rows: int,
                  started_at: float, monotonic: Callable[[], float], record_input: bool = False,
                  title: str = "") -> None:

@@ -33,6 +33,7 @@ from webgate.recording.asciicast import AsciicastRecorder, NullRecorder, Recorde
 from webgate.services import Services
 from webgate.sessions.endings import Ending, ending_for
 from webgate.sessions.grant import Grant, resolve_grant, reveal
+from webgate.sessions.heartbeat import heartbeat
 from webgate.sessions.hostkeys import RESERVED as HOST_KEY_FIELDS
 from webgate.sessions.hostkeys import note_presented_key, record_host_key, recorded_host_key
 from webgate.sessions.recovery import terminal_spool_dir
@@ -148,12 +149,15 @@ class LiveSession:
         self.attached = False
         self.ending: Ending | None = None
         self._started = services.clock.monotonic()
-        self._stop = asyncio.Event()
-        self._stop_ending: Ending | None = None
+        # Why the session must end, once something outside the pump decided it (a stop, a limit, a
+        # re-check); None = ``finish`` ran first. A future, made when first needed: no waiting task.
+        self._decided: asyncio.Future[Ending | None] | None = None
+        self._next_recheck = 0.0
+        self._recheck: asyncio.Task[None] | None = None
         self._finish_lock = asyncio.Lock()
         self.principal: Principal | None = None
         self.request: OpenRequest | None = None
-        self._went_live: asyncio.Task[Any] | None = None
+        self._went_live: asyncio.Task[None] | None = None
 
     # -- opening ------------------------------------------------------------------------
 
@@ -220,7 +224,13 @@ class LiveSession:
         session.row.status = "live"
         # Not awaited here: the prompt need not wait for this write; ``finish`` waits for it.
         session._went_live = asyncio.create_task(_mark_live(row.id))
+        session._went_live.add_done_callback(session._marked_live)
         return session
+
+    def _marked_live(self, task: asyncio.Task[None]) -> None:
+        self._went_live = None  # a finished task keeps its coroutine: not worth keeping per idle session
+        if not task.cancelled() and task.exception() is not None:
+            log.error("session %s: could not be marked live", self.id, exc_info=task.exception())
 
     async def _start_recording(self, policy: dict[str, Any], req: OpenRequest) -> None:
         settings = self.services.settings
@@ -268,42 +278,72 @@ class LiveSession:
         return self.ending or ending
 
     async def _supervise(self, pump: Coroutine[Any, Any, Any]) -> tuple[asyncio.Task[Any], Ending | None]:
-        """Run a protocol's pump against the watchdog and outside stops; the first to finish wins.
+        """Run a protocol's pump against the limits, the re-checks and outside stops; the first to end wins.
 
-        Returns the pump's task and the ending when a stop or the watchdog decided it (None
-        when the pump itself ended, which only the protocol can interpret).
+        Returns the pump's task and the ending when a stop, a limit or a re-check decided it
+        (None when the pump itself ended, which only the protocol can interpret). The ticks
+        come from the process's one heartbeat (``tick``), not from a task of this session.
         """
         task = asyncio.create_task(pump)
-        watch = asyncio.create_task(self._watchdog())
-        stop = asyncio.create_task(self._stop.wait())
-        try:
-            await asyncio.wait({task, watch, stop}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for t in (task, watch, stop):
-                t.cancel()
-        if stop.done() and not stop.cancelled() and self._stop_ending:
-            return task, self._stop_ending
-        if watch.done() and not watch.cancelled():
-            return task, watch.result()
-        return task, None
-
-    async def _watchdog(self) -> Ending:
-        clock = self.services.clock
+        decided = self._decision()
+        # The pump ending wakes us the same way as a decision, with "no ending decided" (None).
+        task.add_done_callback(lambda _: self._decide(None))
+        beat = heartbeat()
         # A random phase: sessions opened together (a team logging in at 9:00) re-check at different times.
-        ticks = random.randrange(max(1, int(self.RECHECK / self.TICK)))  # noqa: S311 - spreading load, not security
-        while True:
-            await asyncio.sleep(self.TICK)
+        self._next_recheck = asyncio.get_running_loop().time() + random.uniform(0, self.RECHECK)  # noqa: S311
+        beat.join(self)
+        try:
+            ending = await asyncio.shield(decided)  # shielded: our own cancellation must not cancel the decision
+        finally:
+            task.cancel()
+            beat.leave(self)
+            if self._recheck is not None:
+                self._recheck.cancel()
+        return task, ending
+
+    def _decision(self) -> asyncio.Future[Ending | None]:
+        if self._decided is None:
+            self._decided = asyncio.get_running_loop().create_future()
+        return self._decided
+
+    def _decide(self, ending: Ending | None) -> None:
+        """The first decision wins; the supervising ``_supervise`` wakes up."""
+        decided = self._decision()
+        if not decided.done():
+            decided.set_result(ending)
+
+    def tick(self) -> None:
+        """Once a TICK, from the heartbeat: flush the recording, apply the limits, start a due re-check."""
+        if self._decided is not None and self._decided.done():
+            return
+        try:
             self.recorder.flush()
-            now = clock.monotonic()
-            if self.idle_seconds and now - self.meter.last_input >= self.idle_seconds:
-                return ending_for("idle_timeout", minutes=f"{self.idle_seconds / 60:g}")
-            if self.max_seconds and now - self._started >= self.max_seconds:
-                return ending_for("max_duration", length=_duration_words(self.max_seconds))
-            ticks += 1
-            if ticks * self.TICK >= self.RECHECK:  # counted in ticks: real elapsed time, not the policy clock
-                ticks = 0
-                if not await self._still_allowed():
-                    return ending_for("access_revoked")
+        except Exception:
+            log.exception("session %s: the recording could not be written", self.id)
+            self._decide(ending_for("recording_failed"))
+            return
+        now = self.services.clock.monotonic()
+        if self.idle_seconds and now - self.meter.last_input >= self.idle_seconds:
+            self._decide(ending_for("idle_timeout", minutes=f"{self.idle_seconds / 60:g}"))
+        elif self.max_seconds and now - self._started >= self.max_seconds:
+            self._decide(ending_for("max_duration", length=_duration_words(self.max_seconds)))
+        else:
+            elapsed = asyncio.get_running_loop().time()  # real elapsed time, not the policy clock
+            if self._recheck is None and elapsed >= self._next_recheck:
+                self._next_recheck = elapsed + self.RECHECK
+                self._recheck = asyncio.create_task(self._recheck_access())
+
+    async def _recheck_access(self) -> None:
+        try:
+            allowed = await self._still_allowed()
+        except Exception:
+            log.exception("session %s: access could not be re-checked; ending it", self.id)
+            self._decide(ending_for("error"))  # fail closed
+            return
+        finally:
+            self._recheck = None
+        if not allowed:
+            self._decide(ending_for("access_revoked"))
 
     async def _still_allowed(self) -> bool:
         """Logout, a password or role change, a disabled user or a withdrawn permission ends the session."""
@@ -329,8 +369,7 @@ class LiveSession:
 
     async def stop(self, ending: Ending) -> None:
         """End the session from outside (client closed, kill, bad input); waits until it is finished."""
-        self._stop_ending = self._stop_ending or ending
-        self._stop.set()
+        self._decide(ending)
         await self.finish(ending)
 
     # -- finishing ----------------------------------------------------------------------
@@ -341,7 +380,7 @@ class LiveSession:
             if self.ending is not None:
                 return
             self.ending = ending
-            self._stop.set()
+            self._decide(None)
             if self._went_live is not None:
                 with contextlib.suppress(Exception):
                     await self._went_live

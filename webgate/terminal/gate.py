@@ -23,6 +23,8 @@ class InputRefused(Forbidden):
 
 
 class InputGate:
+    __slots__ = ("can_paste", "read_only")  # one per live session: no __dict__
+
     def __init__(self, actions: frozenset[str], *, read_only: bool = False) -> None:
         self.can_paste = "paste" in actions
         self.read_only = read_only

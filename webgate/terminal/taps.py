@@ -24,6 +24,8 @@ class Tap(Protocol):
 class Meter:
     """Counts bytes each way and remembers when the user last typed (for the idle timeout)."""
 
+    __slots__ = ("_mono", "bytes_in", "bytes_out", "last_input")  # one per live session: no __dict__
+
     def __init__(self, monotonic: Callable[[], float]) -> None:
         self._mono = monotonic
         self.bytes_in = 0
@@ -46,6 +48,8 @@ class TapFailed(Exception):
 
 
 class Taps:
+    __slots__ = ("_mandatory", "_optional")
+
     def __init__(self, mandatory: list[Tap], optional: list[Tap] | None = None) -> None:
         self._mandatory = mandatory
         self._optional = list(optional or [])
