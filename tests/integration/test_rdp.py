@@ -12,6 +12,7 @@ import base64
 import gzip
 import hashlib
 import json
+import subprocess
 import uuid
 from pathlib import Path
 from typing import Any
@@ -330,3 +331,22 @@ async def test_an_upload_without_permission_is_refused_and_recorded(services: Se
     assert (refused.direction, refused.path, refused.status) == ("upload", "/payload.exe", "refused")
     assert await OperationLog.filter(action="input_refused", resource_id=str(session.id)).exists()
     assert not list(drive_dir(services.settings.data_dir, session.id).parent.glob("*/payload.exe"))
+
+
+async def test_an_initial_program_runs_instead_of_the_desktop(services: Services, gateway: str,
+                                                              xrdp: RdpPeer) -> None:
+    """xrdp starts the user's startwm.sh (an xterm with -xrm options) unless the client names a
+    program: then it runs that alone, with no arguments."""
+    client = await _open(services, gateway, xrdp.port, password=xrdp.password,
+                         extra={"rdp_ignore_cert": True, "rdp_initial_program": "/usr/bin/xterm"})
+    await first_frame(client)
+    shown = ""
+    for _ in range(50):
+        shown = (await asyncio.to_thread(subprocess.run, ["pgrep", "-a", "-u", xrdp.user, "xterm"],
+                                         capture_output=True, text=True)).stdout
+        if shown:
+            break
+        await asyncio.sleep(0.1)
+    assert shown.split(maxsplit=1)[1].strip() == "/usr/bin/xterm", shown
+    await client.ws.close()
+    await _ended_row()
