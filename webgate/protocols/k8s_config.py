@@ -164,7 +164,7 @@ def cluster_for(address: str, port: int | None, secret: str | None, *, secret_ty
 def check_name(value: str, what: str, *, subdomain: bool = False) -> str:
     """A namespace/pod/container name as Kubernetes allows it; anything else is refused before any request."""
     pattern = _SUBDOMAIN if subdomain else _LABEL
-    if not isinstance(value, str) or not pattern.match(value):
+    if not isinstance(value, str) or not pattern.fullmatch(value):  # fullmatch: "$" would let "name\n" through
         from webgate.errors import ValidationFailed
 
         raise ValidationFailed({what: f"'{str(value)[:80]}' is not a valid Kubernetes {what} name."})
