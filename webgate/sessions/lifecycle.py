@@ -20,7 +20,7 @@ import logging
 import random
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -221,6 +221,9 @@ class LiveSession:
         if session.channel.host_key and recorded_host_key(grant.asset) is None:
             await record_host_key(grant.asset, session.channel.host_key, services.clock.now())
         await session._start_recording(policy, req)
+        # The account row (with its encrypted secret) is not needed once dialled, and a session can live
+        # for hours: drop it (re-checks resolve a fresh grant). ``username`` keeps the login name.
+        session.grant = replace(grant, account=None)
         session.row.status = "live"
         # Not awaited here: the prompt need not wait for this write; ``finish`` waits for it.
         session._went_live = asyncio.create_task(_mark_live(row.id))
@@ -366,6 +369,10 @@ class LiveSession:
         except WebgateError:
             return False
         return True
+
+    def end_soon(self, ending: Ending) -> None:
+        """Ask a running session to end (from a callback): ``run`` finishes it with ``ending`` and returns."""
+        self._decide(ending)
 
     async def stop(self, ending: Ending) -> None:
         """End the session from outside (client closed, kill, bad input); waits until it is finished."""

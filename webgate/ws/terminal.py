@@ -188,18 +188,26 @@ class TerminalConnection:
                 await opening
             return
         session = self.session = opening.result()  # raises WebgateError: reported by the caller
+        del opening  # a finished task keeps its coroutine: not for the whole session
         session.attached = True
         if self._size is not None:
             await session.resize(*self._size)
         await self.send_text(status("open", session_id=str(session.id), username=session.row.account_username,
                                     actions=sorted(session.grant.actions)))
         await self.send_text(json.dumps({"type": "watermark", **session.row.watermark}))
-        runner = asyncio.create_task(session.run(self.send_bytes))
-        await asyncio.wait({runner, reader}, return_when=asyncio.FIRST_COMPLETED)
-        if not runner.done():
-            await session.stop(reader_ending(reader, "terminal"))
-        with contextlib.suppress(BaseException):
-            await runner
+        # The session runs in this task; the browser's side ending (closed, broke the protocol) ends it
+        # through a callback rather than a second task racing it: less to keep per idle session.
+        def browser_done(task: asyncio.Task[Ending]) -> None:
+            session.end_soon(reader_ending(task, "terminal"))
+
+        reader.add_done_callback(browser_done)
+        try:
+            await session.run(self.send_bytes)
+        except asyncio.CancelledError:  # the server is going down without draining: still finish the row
+            await asyncio.shield(session.stop(ending_for("error")))
+            raise
+        finally:
+            reader.remove_done_callback(browser_done)
         ending = session.ending or ending_for("error")
         await self._close(ending.to_json(), 1000 if ending.reason != "protocol_error" else 1008)
 
