@@ -46,7 +46,7 @@ from webgate.sessions.endings import Ending, ending_for
 from webgate.sessions.graphical import GraphicalSession
 from webgate.sessions.lifecycle import OpenRequest
 from webgate.sessions.recovery import open_sockets
-from webgate.ws._common import cross_site, query_int, reader_ending
+from webgate.ws._common import cross_site, disconnect_ending, query_int, reader_ending
 
 log = logging.getLogger("webgate.ws")
 
@@ -121,7 +121,7 @@ class GuacamoleConnection:
         while True:
             message: Message = await self.ws.receive()
             if message["type"] == "websocket.disconnect":
-                return ending_for("client_closed")
+                return disconnect_ending(message)
             text = message.get("text")
             if text is None:
                 raw = message.get("bytes") or b""
