@@ -35,6 +35,9 @@ async def test_aes_gcm_is_chosen_and_a_rekey_after_login_keeps_the_terminal_work
         # Hardware AES-GCM rather than chacha20-poly1305: the cheaper cipher per MB of output.
         assert conn.get_extra_info("send_cipher") == conn.get_extra_info("recv_cipher") == "aes128-gcm@openssh.com"
         assert conn._client_kexinit == b"" and conn._server_kexinit == b""  # handshake leftovers dropped
+        # The decrypted password is not kept for the session's life by asyncssh either.
+        assert conn._password is None and conn._options.password is None
+        assert sshd.password not in repr(vars(conn._options)) and sshd.password not in repr(vars(conn))
         conn._rekey_bytes = 1  # test hook: the next packet we send starts a new key exchange
         await channel.write(b"echo RE$((20+22))KEYED\n")
         await _read_until(channel, b"RE42KEYED")

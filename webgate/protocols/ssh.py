@@ -47,6 +47,9 @@ class _Client(asyncssh.SSHClient):
         self.mismatch = False
         self._kbdint_tried = False
 
+    def forget_password(self) -> None:
+        self._password = None
+
     def validate_host_public_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
         self.seen = key
         if self._expected is None or key.public_data == self._expected.public_data:
@@ -247,19 +250,30 @@ async def open_channel(target: Target) -> SSHChannel:
         raise ConnectFailed(f"{where} accepted the login but refused to open a terminal: {exc}",
                             code="target_refused") from None
     host_key = client.seen.export_public_key("openssh").decode().strip() if client.seen else None
-    _drop_handshake_leftovers(conn)
+    _drop_login_leftovers(conn, client)
     return SSHChannel(conn, chan, session, host_key)
 
 
-# What asyncssh keeps from the handshake for the connection's whole life but reads only during
-# a key exchange (both KEXINIT messages: every re-key sends and receives new ones) or the
-# authentication (the server's signature algorithms, over by now): ~4.5 KiB of a ~60 KiB idle
-# session (bench/terminal.py). Private attributes: a newer asyncssh without them is left alone.
-_HANDSHAKE_LEFTOVERS: tuple[tuple[str, object], ...] = (
-    ("_client_kexinit", b""), ("_server_kexinit", b""), ("_server_sig_algs", frozenset()))
+# What asyncssh keeps from the login for the connection's whole life but reads only while it
+# lasts: both KEXINIT messages (a key exchange reads them; every re-key sends and receives new
+# ones), the server's signature algorithms, and the credentials themselves. Dropped once logged
+# in: ~5 KiB of a ~65 KiB idle session (bench/terminal.py), and the decrypted password or private
+# key no longer sits in memory for the hours a session may last. Private attributes of asyncssh:
+# one that a newer version no longer has is left alone (tests/integration/test_ssh_connector.py).
+_LOGIN_LEFTOVERS: tuple[tuple[str, object], ...] = (
+    ("_client_kexinit", b""), ("_server_kexinit", b""), ("_server_sig_algs", frozenset()),
+    ("_password", None), ("_client_keys", ()))
 
 
-def _drop_handshake_leftovers(conn: asyncssh.SSHClientConnection) -> None:
-    for name, empty in _HANDSHAKE_LEFTOVERS:
+def _drop_login_leftovers(conn: asyncssh.SSHClientConnection, client: _Client) -> None:
+    for name, empty in _LOGIN_LEFTOVERS:
         if hasattr(conn, name):
             setattr(conn, name, empty)
+    options = getattr(conn, "_options", None)
+    given = getattr(options, "kwargs", {})  # the options also keep the arguments they were made from
+    for name in ("password", "client_keys", "passphrase"):
+        if getattr(options, name, None) is not None:
+            setattr(options, name, None)
+        if isinstance(given, dict) and given.get(name) is not None:
+            given[name] = None
+    client.forget_password()
