@@ -114,12 +114,21 @@ def test_vnc_desktop_in_the_browser(desktop_server: LiveServer, browser, desktop
     base = desktop_server.url
     admin = api_login(base, "admin", ADMIN_PASSWORD)
     _setup(admin, desktop, ["connect"])
+    admin.patch("/settings", json={"watermark": {"enabled": True, "content": "{username} @ {asset}"}}
+                ).raise_for_status()
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     ui_password_step(page, base, "alice", ALICE_PASSWORD)
 
     _open(page, "desk-ok")
     page.locator(f'{PANEL}[data-state="open"]').wait_for(timeout=20000)
     stats = wait_drawn(page)
+    # The gateway names the session and its watermark: the tiled text covers the display, clicks pass through.
+    live = next(s for s in admin.get("/sessions").json()["items"] if s["status"] == "live")
+    assert page.locator(PANEL).get_attribute("data-session-id") == live["id"]
+    assert live["watermark"]["text"] == "alice @ desk-ok"
+    mark = page.get_by_test_id("desktop-display").filter(visible=True).get_by_test_id("watermark")
+    assert mark.evaluate("el => getComputedStyle(el).backgroundImage").startswith('url("data:image/png')
+    assert mark.evaluate("el => getComputedStyle(el).pointerEvents") == "none"
     assert stats["width"] >= 800 and stats["height"] >= 600, stats  # Xvnc's geometry (layers grow in 64 px steps)
     status = page.get_by_test_id("desktop-status").filter(visible=True)
     assert status.get_attribute("data-state") == "open"

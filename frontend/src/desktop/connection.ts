@@ -5,7 +5,7 @@
 // every tunnel-internal instruction after the first and turns a silent socket close into
 // "upstream not found" (which would read as a wrong password). Ours keeps the same wire
 // contract (subprotocol "guacamole", `0.,36.<uuid>;` first, internal pings) and reports
-// internal `session` / `watermark` instructions and how the socket closed.
+// the gateway's own `webgate session <json>` instruction and how the socket closed.
 import Guacamole from 'guacamole-common-js'
 import { reasonFor, type DesktopReason } from './status'
 
@@ -29,19 +29,27 @@ export interface DesktopEnding {
   beforeOpen: boolean
 }
 
+/** The gateway's own `webgate session <json>` instruction, sent once the session is open. */
+export interface SessionInfo {
+  session_id?: string
+  /** The actions the gateway enforces for this session (copy, paste, upload, download…). */
+  actions?: unknown[]
+  watermark?: { enabled?: boolean; text?: string; content?: string } | null
+}
+
 export interface DesktopHandlers {
   /** The first frame arrived. */
   open(): void
   ended(e: DesktopEnding): void
-  /** Tunnel-internal `watermark` (the session's watermark settings as JSON). */
-  watermark?(text: string): void
-  /** Tunnel-internal `session` (the gateway's session id). */
-  session?(id: string): void
+  /** What the gateway says about the session: its id, the enforced actions, the watermark. */
+  session?(info: SessionInfo): void
   /** Round trip of the last internal ping, in ms. */
   latency?(ms: number): void
 }
 
 const PING_EVERY_MS = 2_000
+/** Instructions of the gateway's own (`webgate session <json>`), never guacd's. */
+const GATEWAY_OPCODE = 'webgate'
 const RECEIVE_TIMEOUT_MS = 20_000
 const TIMEZONE = /^[A-Za-z0-9_+\-/]{1,64}$/
 
@@ -57,7 +65,22 @@ export function tunnelQuery(p: DesktopParams): string {
   const tz = Intl.DateTimeFormat().resolvedOptions().timeZone
   if (tz && TIMEZONE.test(tz)) q.set('timezone', tz)
   if (p.applet) q.set('applet', p.applet)
+  // What this browser decodes and plays: guacd must not send WebP or sound it cannot use.
+  for (const type of imageTypes()) q.append('image', type)
+  for (const type of Guacamole.AudioPlayer.getSupportedTypes()) q.append('audio', type)
   return q.toString()
+}
+
+let images: string[] | null = null
+
+function imageTypes(): string[] {
+  if (!images) {
+    images = ['image/png', 'image/jpeg']
+    const canvas = document.createElement('canvas')
+    canvas.width = canvas.height = 1
+    if (canvas.toDataURL('image/webp').startsWith('data:image/webp')) images.push('image/webp')
+  }
+  return images
 }
 
 export function tunnelUrl(): string {
@@ -113,6 +136,10 @@ function gatewayTunnel(url: string, hooks: TunnelHooks): Guacamole.Tunnel {
     parser = new Guacamole.Parser()
     parser.oninstruction = (opcode, params) => {
       const args = params.map(String)
+      if (opcode === GATEWAY_OPCODE) {
+        hooks.internal(args[0] ?? '', args.slice(1))
+        return
+      }
       if (opcode !== '') {
         tunnel.oninstruction?.(opcode, args)
         return
@@ -186,8 +213,14 @@ export class DesktopConnection {
     if (name === 'ping') {
       const sent = Number(args[0])
       if (Number.isFinite(sent)) this.h.latency?.(Date.now() - sent)
-    } else if (name === 'watermark') this.h.watermark?.(args[0] ?? '')
-    else if (name === 'session') this.h.session?.(args[0] ?? '')
+    } else if (name === 'session') {
+      try {
+        const info = JSON.parse(args[0] ?? '') as unknown
+        if (info && typeof info === 'object') this.h.session?.(info as SessionInfo)
+      } catch {
+        /* not ours to break the session over */
+      }
+    }
   }
 
   private onClosed(ev: CloseEvent | null): void {
