@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import uuid
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -160,3 +163,64 @@ async def test_a_crash_leaves_no_drive_and_no_transfer_running(services: Service
     assert await close_stale_sessions(services) == 1
     assert not folder.exists()
     assert await _rows(session) == {("upload", "/half.bin", 0, "failed")}  # what passed was never counted in
+
+
+async def _racy_guacd(offers: list[bool]) -> tuple[asyncio.Server, int, list[str]]:
+    """A guacd that, per connection, offers the drive or not (guacd 1.3.0's owner race), then draws."""
+    from webgate.protocols.guacamole.instruction import Parser
+
+    drives: list[str] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        offer = offers.pop(0) if offers else True
+        parser = Parser(max_chars=1 << 16)
+        while data := await reader.read(4096):
+            for instruction in parser.feed_bytes(data):
+                if instruction[0] == "select":
+                    writer.write(encode("args", "VERSION_1_3_0", "hostname", "drive-path").encode())
+                elif instruction[0] == "connect":
+                    drives.append(instruction[3])  # connect VERSION hostname DRIVE-PATH
+                    out = encode("ready", "$c") + (encode("filesystem", "0", "Shared Drive") if offer else "")
+                    writer.write((out + encode("size", "0", "800", "600")).encode())
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1], drives
+
+
+async def _handshake(port: int, tmp_path: Path, params: dict[str, str]) -> tuple[Any, Path]:
+    from types import SimpleNamespace
+
+    from webgate.protocols.guacamole.handshake import Display
+    from webgate.protocols.guacamole.target import DesktopPlan
+    from webgate.recording.guac import GuacRecording
+    from webgate.sessions.graphical import GraphicalSession
+
+    recording = tmp_path / "recording.guac"
+    recording.write_text("the lost connection's recording")
+    me = SimpleNamespace(id="s1", services=SimpleNamespace(settings=SimpleNamespace(guacd=(("127.0.0.1", port),))))
+    plan = DesktopPlan("rdp", dict(params))
+    connected = await GraphicalSession._handshake(me, plan, tmp_path, Display(),  # type: ignore[arg-type]
+                                                  GuacRecording(session_id=uuid.uuid4(), path=recording,
+                                                                storage=None))  # type: ignore[arg-type]
+    return connected, recording
+
+
+async def test_a_connection_guacd_did_not_offer_the_drive_on_is_replaced(tmp_path: Path) -> None:
+    server, port, drives = await _racy_guacd([False, False, True])
+    async with server:
+        connected, recording = await _handshake(port, tmp_path, {"enable-drive": "true", "drive-path": "/d"})
+        assert b"10.filesystem," in connected.pending and len(drives) == 3 == drives.count("/d")
+        assert not recording.exists(), "the lost connection's recording is not taken for the session's"
+        connected.writer.close()
+
+
+async def test_the_race_is_run_three_times_at_most_and_only_for_a_drive(tmp_path: Path) -> None:
+    server, port, drives = await _racy_guacd([False] * 5)
+    async with server:
+        connected, _ = await _handshake(port, tmp_path, {"enable-drive": "true"})
+        assert len(drives) == 3 and b"10.filesystem," not in connected.pending  # the session goes on without
+        connected.writer.close()
+        connected, recording = await _handshake(port, tmp_path, {"hostname": "h"})
+        assert len(drives) == 4 and recording.exists()
+        connected.writer.close()

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from webgate.auth.principal import Principal
@@ -34,7 +35,7 @@ from webgate.protocols.guacamole.handshake import (
 from webgate.protocols.guacamole.instruction import InstructionError, encode, parse_one
 from webgate.protocols.guacamole.relay import Relay, split_complete
 from webgate.protocols.guacamole.status import CLOSED_AT_ONCE, CLOSED_AT_ONCE_STATUS, describe
-from webgate.protocols.guacamole.target import DesktopTarget, Release
+from webgate.protocols.guacamole.target import DesktopPlan, DesktopTarget, Release
 from webgate.recording.guac import (
     RECORDING_NAME,
     STARTED_WITHIN,
@@ -48,7 +49,7 @@ from webgate.sessions.grant import reveal
 from webgate.sessions.input_hold import InputHold
 from webgate.sessions.lifecycle import LiveSession, OpenRequest, _audit, _authorize, _watermark
 from webgate.sessions.registry import live_sessions
-from webgate.sessions.transfers import Transfers
+from webgate.sessions.transfers import DRIVE_TRIES, Transfers, drive_offered
 from webgate.terminal.channel import ConnectFailed
 
 log = logging.getLogger("webgate.sessions")
@@ -187,8 +188,7 @@ class GraphicalSession(LiveSession):
         if plan.params.get("enable-drive") == "true":
             self.transfers = Transfers(self.services, self.row)
         try:
-            connected = await handshake_any(settings.guacd, plan.protocol,
-                                            {**plan.params, **recording_parameters(folder)}, display)
+            connected = await self._handshake(plan, folder, display, recording)
         except BaseException:
             await _release(plan.release)
             raise
@@ -199,6 +199,24 @@ class GraphicalSession(LiveSession):
         self.channel = self.link  # type: ignore[assignment]  # finish() closes it
         if not await self._recording_started(connected, recording):  # else guacd runs it unrecorded
             raise WebgateError(ending_for("recording_failed").message, code="recording_failed")
+
+    async def _handshake(self, plan: DesktopPlan, folder: Path, display: Display,
+                         recording: GuacRecording) -> Connected:
+        """guacd's handshake; for a shared drive, again (up to DRIVE_TRIES) while guacd 1.3.0 loses
+        its race to offer it (transfers.drive_offered) — before the browser has seen anything."""
+        params = {**plan.params, **recording_parameters(folder)}
+        tries = DRIVE_TRIES if plan.params.get("enable-drive") == "true" else 1
+        try:
+            for attempt in range(1, tries + 1):
+                connected = await handshake_any(self.services.settings.guacd, plan.protocol, params, display)
+                if attempt == tries or await drive_offered(connected, MAX_HELD):
+                    return connected
+                log.info("session %s: guacd did not offer the shared drive; connecting again", self.id)
+                connected.writer.close()
+                recording.path.unlink(missing_ok=True)  # that connection's; guacd makes a new one
+            raise AssertionError("not reached")
+        finally:
+            params.clear()
 
     async def _recording_started(self, connected: Connected, recording: GuacRecording) -> bool:
         """Wait for guacd's recording file, holding back what guacd draws meanwhile (nothing

@@ -18,10 +18,12 @@ under way or the batch holds a ``body``/``file`` instruction, so drawing is rela
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 
 from webgate.db.models import FileTransfer, Session
+from webgate.protocols.guacamole.handshake import Connected
 from webgate.protocols.guacamole.instruction import InstructionError, parse_one
 from webgate.protocols.guacamole.relay import instruction_end, split_complete
 from webgate.services import Services
@@ -32,6 +34,8 @@ log = logging.getLogger("webgate.sessions")
 LISTING = "application/vnd.glyptodon.guacamole.stream-index+json"
 MAX_PATH = 1024
 _WATCH = (b"4.body,", b"4.file,", b"4.blob,", b"3.end,", b"3.ack,")
+DRIVE_TRIES = 3  # guacd connections tried for a session whose drive guacd keeps not offering
+OFFER_WITHIN = 5.0  # seconds to wait for guacd's first `filesystem` or `size`
 
 
 def base64_size(data: str) -> int:
@@ -160,3 +164,34 @@ class Transfers:
             while streams:
                 _, transfer = streams.popitem()
                 await self._finish(transfer, "failed")
+
+
+async def drive_offered(connected: Connected, max_held: int) -> bool:
+    """Did guacd offer the shared drive on this connection?
+
+    guacd 1.3.0 offers it (``filesystem``) to the connection's owner from its RDP thread, before
+    that thread draws anything, racing the owner's own registration: about one connection in
+    eight here loses and never gets it, and the person has no file browser. False only when
+    guacd's first ``size`` came without it; an error, a hang-up or silence is left to the rest
+    of the session to report (True). What was read stays in ``connected.pending``.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + OFFER_WITHIN
+    while True:
+        _, starts = split_complete(connected.pending)
+        for start in starts:
+            if connected.pending.startswith((b"10.filesystem,", b"5.error,"), start):
+                return True
+            if connected.pending.startswith(b"4.size,", start):
+                return False
+        remaining = deadline - loop.time()
+        if remaining <= 0 or len(connected.pending) > max_held:
+            return True
+        try:
+            async with asyncio.timeout(remaining):
+                data = await connected.reader.read(1 << 16)
+        except TimeoutError:
+            return True
+        if not data:
+            return True
+        connected.pending += data
