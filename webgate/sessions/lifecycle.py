@@ -296,7 +296,7 @@ class LiveSession:
         self._next_recheck = asyncio.get_running_loop().time() + random.uniform(0, self.RECHECK)  # noqa: S311
         beat.join(self)
         try:
-            ending = await asyncio.shield(decided)  # shielded: our own cancellation must not cancel the decision
+            ending = await decided  # if we are cancelled instead, so is the decision: nothing waits for it then
         finally:
             task.cancel()
             beat.leave(self)
