@@ -1,6 +1,6 @@
 """Remote-desktop relay performance against peers in the same run (issue 4, "Performance").
 
-    python bench/desktop.py                              # everything, ~6 minutes on 2 cores
+    python bench/desktop.py                              # everything, ~10 minutes on 2 cores
     python bench/desktop.py --seconds 5 --repeats 1 --sessions 20   # quicker
 
 Starts guacd 1.3.0 and two Xvnc desktops (1024×768, VncAuth) on loopback ports:
