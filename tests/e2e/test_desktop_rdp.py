@@ -65,6 +65,17 @@ def _wait_open(page) -> None:  # type: ignore[no-untyped-def]
         raise AssertionError(f"the desktop did not open: {error.get_attribute('data-reason')}: {error.inner_text()}")
 
 
+def _desktop_page(browser, base: str, asset_id: str, **options: object):  # type: ignore[no-untyped-def]
+    """alice, logged in, on the RDP desktop opened by a deep link, once its first picture is drawn."""
+    page = browser.new_page(**options)
+    ui_password_step(page, base, "alice", ALICE_PASSWORD)
+    page.get_by_test_id("nav-assets").wait_for()  # logged in
+    page.goto(f"{base}/connect?asset={asset_id}&protocol=rdp&account=rdp")
+    _wait_open(page)
+    wait_drawn(page, timeout=30)
+    return page
+
+
 def _until(what: str, test, timeout: float = 20):  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while True:
@@ -76,15 +87,9 @@ def _until(what: str, test, timeout: float = 20):  # type: ignore[no-untyped-def
 
 
 def test_rdp_desktop_resizes_and_moves_files(rdp_server: LiveServer, browser, xrdp: RdpPeer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    base = rdp_server.url
-    admin = api_login(base, "admin", ADMIN_PASSWORD)
-    asset_id = _setup(admin, xrdp, ["connect", "upload", "download"])
-    page = browser.new_page(viewport={"width": 1300, "height": 860}, accept_downloads=True)
-    ui_password_step(page, base, "alice", ALICE_PASSWORD)
-    page.get_by_test_id("nav-assets").wait_for()  # logged in
-    page.goto(f"{base}/connect?asset={asset_id}&protocol=rdp&account=rdp")
-    _wait_open(page)
-    wait_drawn(page, timeout=30)
+    admin = api_login(rdp_server.url, "admin", ADMIN_PASSWORD)
+    page = _desktop_page(browser, rdp_server.url, _setup(admin, xrdp, ["connect", "upload", "download"]),
+                         viewport={"width": 1300, "height": 860}, accept_downloads=True)
 
     # The remote desktop has the size of the box it is shown in (no scaling needed).
     first = page.evaluate(SCREEN_SIZE)
@@ -121,15 +126,9 @@ def test_rdp_desktop_resizes_and_moves_files(rdp_server: LiveServer, browser, xr
 
 
 def test_rdp_clipboard_both_ways(rdp_server: LiveServer, browser, xrdp: RdpPeer) -> None:  # type: ignore[no-untyped-def]
-    base = rdp_server.url
-    admin = api_login(base, "admin", ADMIN_PASSWORD)
-    asset_id = _setup(admin, xrdp, ["connect", "copy", "paste"])
-    page = browser.new_page(viewport={"width": 1200, "height": 800}, has_touch=True)
-    ui_password_step(page, base, "alice", ALICE_PASSWORD)
-    page.get_by_test_id("nav-assets").wait_for()  # logged in
-    page.goto(f"{base}/connect?asset={asset_id}&protocol=rdp&account=rdp")
-    _wait_open(page)
-    wait_drawn(page, timeout=30)
+    admin = api_login(rdp_server.url, "admin", ADMIN_PASSWORD)
+    page = _desktop_page(browser, rdp_server.url, _setup(admin, xrdp, ["connect", "copy", "paste"]),
+                         viewport={"width": 1200, "height": 800}, has_touch=True)
     assert page.get_by_test_id("desktop-files").count() == 0  # neither upload nor download granted
 
     # Browser → desktop: two lines typed into the panel, pasted into the xterm with Shift+Insert.
