@@ -230,6 +230,7 @@ async def main() -> None:
     res = Results(seconds=args.seconds, repeats=args.repeats, sessions=args.sessions, windows=args.windows,
                   window_seconds=args.window_seconds, load_start=os.getloadavg())
     procs: list[subprocess.Popen[bytes]] = []
+    guacd_pid = 0
     try:
         guacd_port = peers.start_guacd(work, procs)
         guacd_pid = procs[-1].pid
@@ -294,7 +295,7 @@ async def main() -> None:
                 await quiet(guacd_pid)
     finally:
         for proc in reversed(procs):
-            stop(proc)
+            peers.stop_group(proc) if proc.pid == guacd_pid else stop(proc)
         res.load_end = os.getloadavg()
         if args.keep:
             print(f"kept {work}")

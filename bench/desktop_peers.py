@@ -14,9 +14,11 @@ with a VNC asset through the REST API, and the same with guacd's recording switc
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -58,11 +60,31 @@ def start_guacd(work: Path, procs: list[subprocess.Popen[bytes]]) -> int:
     if shutil.which("guacd") is None:
         raise SystemExit("guacd is not installed (TESTBED.md: guacd 1.3.0 from bullseye)")
     port = free_port()
+    # Its own process group: guacd forks a process per connection, and those outlive a SIGTERM to
+    # guacd itself (reparented to init, one per session ever opened); stop_group ends them all.
     proc = subprocess.Popen(["guacd", "-b", "127.0.0.1", "-l", str(port), "-f", "-L", "info"],
-                            stdout=subprocess.DEVNULL, stderr=_log(work, "guacd.log"))
+                            stdout=subprocess.DEVNULL, stderr=_log(work, "guacd.log"), start_new_session=True)
     procs.append(proc)
     wait_port(port, proc, "guacd")
     return port
+
+
+def stop_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the process group ``proc`` leads (guacd and its connection processes); SIGKILL
+    whatever is left of it after 5 seconds."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            try:
+                os.killpg(proc.pid, 0)  # is any process of the group left?
+            except ProcessLookupError:
+                return
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=5)
 
 
 def free_display() -> int:
