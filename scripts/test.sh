@@ -22,7 +22,7 @@ t0=$SECONDS
 PEER_PKGS=(
     openssh-server inetutils-telnetd socat               # ssh/sftp and telnet targets
     tigervnc-standalone-server tigervnc-tools xterm       # VNC target + something to draw
-    xrdp xorgxrdp                                         # RDP target
+    xrdp xorgxrdp fuse3                                   # RDP target (fuse3: the drive in its desktop)
     nginx                                                 # deploy/nginx.conf checked for real
     chromium chromium-driver xvfb x11-utils               # browser tests, RemoteApp host
     fonts-dejavu-core fonts-noto-cjk                      # readable screenshots, zh-CN UI

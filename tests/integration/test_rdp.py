@@ -12,6 +12,7 @@ import base64
 import gzip
 import hashlib
 import json
+import os
 import subprocess
 import uuid
 from pathlib import Path
@@ -23,7 +24,7 @@ from tests.integration.terminal_client import grant, make_account, user_and_cook
 from tests.integration.test_vnc import _ended_row
 from tests.peers.desktop import GuacClient, guacd_port  # noqa: F401 - fixture
 from tests.peers.sshd import free_port
-from tests.peers.xrdp import RdpPeer, xrdp, xrdp_server  # noqa: F401 - fixtures
+from tests.peers.xrdp import RdpPeer, need_fuse, xrdp, xrdp_server  # noqa: F401 - fixtures
 from webgate.db.models import Asset, FileTransfer, OperationLog, Organization, Session
 from webgate.protocols.guacamole.instruction import Parser, encode
 from webgate.protocols.rdp import drive_dir
@@ -257,6 +258,26 @@ async def _upload(client: GuacClient, opening: str, stream: str, payload: bytes)
     await client.until("ack", args=[stream, "OK (STREAM END)", "0"])
 
 
+async def _download(client: GuacClient, drive: str, path: str) -> bytes:
+    """``get`` a file of the drive as guacamole-common-js does: guacd answers with a ``body``
+    stream, and the browser acks each blob before guacd sends the next."""
+    start = len(client.instructions)
+    await client.send(encode("get", drive, path))
+    stream = (await client.until("body", where=lambda i: i[4] == path))[2]
+    for _ in range(400):
+        if _after(client, start, "end", stream):
+            break
+        seen = len(client.instructions)
+        await client.send(encode("ack", stream, "OK", "0"))
+        await client.until("sync", where=lambda i, seen=seen: client.instructions.index(i) >= seen)
+    return b"".join(base64.b64decode(i[2]) for i in _after(client, start, "blob", stream))
+
+
+async def _listing(client: GuacClient, drive: str) -> dict[str, str]:
+    """The drive's root as the browser's file panel sees it: {path: mimetype} (guacd's stream index)."""
+    return json.loads(await _download(client, drive, "/"))
+
+
 async def test_uploads_land_in_the_drive_and_each_is_a_row(services: Services, gateway: str,
                                                            xrdp: RdpPeer) -> None:
     """A file put into the drive, and one dropped on the desktop (``file``: guacd writes it to the root)."""
@@ -290,19 +311,8 @@ async def test_a_file_put_in_a_folder_comes_back_as_a_download(services: Service
     content = bytes(range(256)) * 90
     await _upload(client, encode("put", drive, "5", "application/octet-stream", "/ledger.bin"), "5", content)
     assert (drive_dir(services.settings.data_dir, session.id) / "ledger.bin").read_bytes() == content
-    await client.send(encode("get", drive, "/"))  # a directory listing is no transfer
-    await client.until("body", where=lambda i: i[4] == "/")
-    start = len(client.instructions)
-    await client.send(encode("get", drive, "/ledger.bin"))
-    stream = (await client.until("body", where=lambda i: i[4] == "/ledger.bin"))[2]
-    for _ in range(200):  # the browser acks each blob, as guacamole-common-js does
-        if _after(client, start, "end", stream):
-            break
-        seen = len(client.instructions)
-        await client.send(encode("ack", stream, "OK", "0"))
-        await client.until("sync", where=lambda i, seen=seen: client.instructions.index(i) >= seen)
-    got = b"".join(base64.b64decode(i[2]) for i in _after(client, start, "blob", stream))
-    assert got == content
+    assert "/ledger.bin" in await _listing(client, drive)  # a directory listing is no transfer
+    assert await _download(client, drive, "/ledger.bin") == content
     await client.ws.close()
     await _ended(session.id)
     rows = {(t.direction, t.path, t.size, t.status) for t in await FileTransfer.filter(session_id=session.id)}
@@ -342,3 +352,81 @@ async def test_an_initial_program_runs_instead_of_the_desktop(services: Services
     assert shown.split(maxsplit=1)[1].strip() == "/usr/bin/xterm", shown
     await client.ws.close()
     await _ended_row()
+
+
+# -- the drive inside the Linux desktop (chansrv's FUSE mount, ~/thinclient_drives/GUACFS) ----
+
+GUACFS = "GUACFS"  # the DOS name guacd 1.3.0 gives the drive: chansrv's folder for it
+
+
+async def on_the_desktop(client: GuacClient, peer: RdpPeer, command: str, within: float = 20) -> str:
+    """Type ``command`` into the desktop's xterm, as the person would, with its output (and
+    errors) going to a file in the home directory that appears only once the command is done."""
+    name = f"typed-{uuid.uuid4().hex[:8]}"
+    await client.send(keys(f"({command}) > ~/.{name} 2>&1; mv ~/.{name} ~/{name}"))
+    assert await appears(peer.home / name, within=within), f"the xterm ran: {command}"
+    return (peer.home / name).read_text()
+
+
+def _wait_for(path: str) -> str:
+    """Shell: wait up to 10 s for ``path`` (chansrv mounts the drive ~0.1 s after the first image)."""
+    return f"for i in $(seq 50); do [ -e {path} ] && break; sleep 0.2; done"
+
+
+async def test_an_uploaded_file_is_in_the_desktops_drive(services: Services, gateway: str, xrdp: RdpPeer) -> None:
+    need_fuse()
+    client, drive, session_id = await _open_drive(services, gateway, xrdp.port, password=xrdp.password,
+                                                  actions=("connect", "upload"))
+    report = bytes(range(256)) * 40 + "报表 quarterly\n".encode()
+    await _upload(client, encode("put", drive, "5", "application/octet-stream", "/report.bin"), "5", report)
+    await first_frame(client)
+    mounted = xrdp.drives.relative_to(xrdp.home)
+    listed = await on_the_desktop(client, xrdp, f"{_wait_for(f'~/{mounted}/{GUACFS}/report.bin')}; "
+                                                f"ls ~/{mounted}/{GUACFS}; cp ~/{mounted}/{GUACFS}/report.bin ~/seen.bin")
+    assert listed.split() == ["report.bin"]  # and no "Download" folder: guacd makes it only with download
+    assert (xrdp.home / "seen.bin").read_bytes() == report, "the desktop user reads what the browser uploaded"
+    (xrdp.home / "seen.bin").unlink()
+    assert "Detected remote drive 'GUACFS'" in xrdp.chansrv_log()
+    await client.ws.close()
+    await _ended(session_id)
+
+
+async def test_a_file_written_on_the_desktop_downloads_byte_for_byte(services: Services, gateway: str,
+                                                                     xrdp: RdpPeer) -> None:
+    need_fuse()
+    client, drive, session_id = await _open_drive(services, gateway, xrdp.port, password=xrdp.password,
+                                                  actions=("connect", "download"))
+    await first_frame(client)
+    content = os.urandom(150_000)  # every byte value, many blobs
+    source = xrdp.home / f"src-{uuid.uuid4().hex[:8]}.bin"
+    source.write_bytes(content)
+    try:
+        mounted = f"~/{xrdp.drives.relative_to(xrdp.home)}/{GUACFS}"
+        done = await on_the_desktop(client, xrdp, f"{_wait_for(mounted)}; cp ~/{source.name} {mounted}/made.bin "
+                                                  f"&& cmp ~/{source.name} {mounted}/made.bin && echo copied")
+    finally:
+        source.unlink()
+    assert done == "copied\n", done
+    assert (await _listing(client, drive)).get("/made.bin") == "application/octet-stream"
+    assert await _download(client, drive, "/made.bin") == content
+    await client.ws.close()
+    await _ended(session_id)
+    rows = [(t.direction, t.path, t.size, t.status) for t in await FileTransfer.filter(session_id=session_id)]
+    assert rows == [("download", "/made.bin", len(content), "done")]
+    audit = await OperationLog.get(action="file_download", resource_id=str(session_id))
+    assert audit.changes == {"path": "/made.bin", "size": len(content), "status": "done"}
+
+
+async def test_without_upload_or_download_the_desktop_has_no_drive(services: Services, gateway: str,
+                                                                   xrdp: RdpPeer) -> None:
+    need_fuse()
+    client = await _open(services, gateway, xrdp.port, password=xrdp.password, actions=("connect", "copy", "paste"))
+    await first_frame(client)
+    mounted = f"~/{xrdp.drives.relative_to(xrdp.home)}"
+    # chansrv mounts its folder for the clipboard's files anyway: wait for it, then give a drive time to come
+    listed = await on_the_desktop(client, xrdp, f"{_wait_for(mounted + '/.clipboard')}; sleep 2; ls -A {mounted}")
+    assert listed.split() == [".clipboard"], listed
+    assert "filesystem" not in client.opcodes() and "Detected remote drive" not in xrdp.chansrv_log()
+    await client.ws.close()
+    row = await _ended_row()
+    assert not await FileTransfer.filter(session_id=row.id).exists()

@@ -9,6 +9,13 @@ Verified traps (see TESTBED.md):
   own login screen (where the failure would only be a picture the gateway cannot read).
 - The user's desktop is one xterm at the top left with ``selectToClipboard`` on, so a
   double-click copies a word to the RDP clipboard and Shift+Insert pastes from it.
+- The shared drive reaches the Linux user only through FUSE: chansrv (libfuse 2) mounts
+  ``[Chansrv] FuseMountName`` of the *system* sesman.ini (``~/thinclient_drives``) with the
+  setuid ``fusermount`` that Debian's ``fuse3`` package provides, and guacd's drive shows up
+  in it as ``GUACFS``. The mount is the user's alone (no ``allow_other``): even root gets
+  "Permission denied", so tests look at it from the desktop (commands typed into the xterm).
+  chansrv logs per display to ``~/.local/share/xrdp/xrdp-chansrv.<display>.log``; ``xrdp``
+  removes those logs before each test so one test reads only its own session's.
 
 ``xrdp`` (function scope) ends the user's desktop after each test, so every test gets a
 fresh one (~1.5 s to the first image). The test user, its desktops and the system sesman.ini
@@ -58,6 +65,30 @@ class RdpPeer:
     password: str
     home: Path
     sesman_pid: int
+    drives: Path  # where chansrv mounts the redirected drives in the user's desktop
+
+    def chansrv_log(self) -> str:
+        """What chansrv logged in this test's desktop (see the module docstring)."""
+        return "".join(p.read_text(errors="replace") for p in sorted(_chansrv_logs(self.home)))
+
+
+def _chansrv_logs(home: Path) -> list[Path]:
+    return list((home / ".local" / "share" / "xrdp").glob("xrdp-chansrv.*.log"))
+
+
+def fuse_mount_dir(sesman_ini: str, home: Path, user: str) -> Path:
+    """chansrv's ``FuseMountName``: relative to the home directory unless absolute (%u uid, %U name)."""
+    section = re.search(r"^\[Chansrv\]\n((?:(?!\[).*\n?)*)", sesman_ini, re.M)
+    found = re.search(r"^FuseMountName=(.+?)\s*$", section.group(1), re.M) if section else None
+    name = found.group(1) if found else "thinclient_drives"
+    name = name.replace("%u", str(home.stat().st_uid)).replace("%U", user)
+    return Path(name) if name.startswith("/") else home / name
+
+
+def need_fuse() -> None:
+    """The desktop sees the drive only with a setuid fusermount (package fuse3) and /dev/fuse."""
+    if shutil.which("fusermount") is None or not Path("/dev/fuse").exists():
+        peer_missing("fuse3 (fusermount) and /dev/fuse, for the drive inside the xrdp desktop")
 
 
 def _port_free(port: int) -> bool:
@@ -162,7 +193,8 @@ def _run_xrdp(work: Path) -> Iterator[RdpPeer]:
         procs.append(subprocess.Popen(["xrdp", "-n", "-c", str(work / "xrdp.ini")],
                                       stdout=subprocess.DEVNULL, stderr=_log(work, "xrdp.err")))
         wait_port(xrdp_port, procs[1], "xrdp")
-        yield RdpPeer(port=xrdp_port, user=RDP_USER, password=RDP_PASSWORD, home=home, sesman_pid=procs[0].pid)
+        yield RdpPeer(port=xrdp_port, user=RDP_USER, password=RDP_PASSWORD, home=home, sesman_pid=procs[0].pid,
+                      drives=fuse_mount_dir(original, home, RDP_USER))
     finally:
         _stop(procs)
         end_desktops()
@@ -173,6 +205,8 @@ def _run_xrdp(work: Path) -> Iterator[RdpPeer]:
 @pytest.fixture
 def xrdp(xrdp_server: RdpPeer) -> Iterator[RdpPeer]:
     """The xrdp server, with the user's desktop ended after the test (each test starts fresh)."""
+    for log in _chansrv_logs(xrdp_server.home):
+        log.unlink()
     try:
         yield xrdp_server
     finally:
