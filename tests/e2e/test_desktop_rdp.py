@@ -129,6 +129,7 @@ def test_rdp_clipboard_both_ways(rdp_server: LiveServer, browser, xrdp: RdpPeer)
     admin = api_login(rdp_server.url, "admin", ADMIN_PASSWORD)
     page = _desktop_page(browser, rdp_server.url, _setup(admin, xrdp, ["connect", "copy", "paste"]),
                          viewport={"width": 1200, "height": 800}, has_touch=True)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=rdp_server.url)
     assert page.get_by_test_id("desktop-files").count() == 0  # neither upload nor download granted
 
     # Browser → desktop: two lines typed into the panel, pasted into the xterm with Shift+Insert.
@@ -154,6 +155,9 @@ def test_rdp_clipboard_both_ways(rdp_server: LiveServer, browser, xrdp: RdpPeer)
     page.mouse.dblclick(box["x"] + 20, box["y"] + 8)
     text = page.get_by_test_id("desktop-clipboard-text")
     _until("the desktop's copy in the panel", lambda: xrdp.user in text.input_value(), timeout=10)
+    # In a secure context (here: loopback) the browser's own clipboard gets it too.
+    _until("the copy in the browser's clipboard", lambda: page.evaluate("navigator.clipboard.readText()")
+           == text.input_value(), timeout=5)
 
     # On a tablet: a double tap on the second line's first word ("touch") selects and copies it too.
     text.fill("")
