@@ -61,7 +61,7 @@ sys.path.insert(0, str(ROOT))
 from bench import desktop_peers as peers  # noqa: E402
 from bench.desktop_clients import Conn, DirectGuacd, Driver, WSTunnel  # noqa: E402
 from bench.desktop_report import DIRECT, NOREC, Results, report  # noqa: E402
-from bench.terminal_peers import children, cpu_seconds, machine_busy, stop  # noqa: E402
+from bench.terminal_peers import cpu_seconds, machine_busy, stop  # noqa: E402
 
 Opener = Callable[[int], Awaitable[Conn]]  # VNC port → an open connection
 Session = tuple[Driver, "asyncio.Task[None]"]
@@ -82,7 +82,7 @@ async def settled_cpu(pid: int, within: float = 60, quiet_for: int = 3) -> float
 async def quiet(guacd_pid: int, within: float = 30) -> None:
     """Wait until guacd's per-connection processes of the last phase are gone."""
     deadline = time.monotonic() + within
-    while time.monotonic() < deadline and children(guacd_pid) > 0:  # noqa: ASYNC110 - polls /proc
+    while time.monotonic() < deadline and peers.guacd_children(guacd_pid):  # noqa: ASYNC110 - polls /proc
         await asyncio.sleep(0.2)
     await asyncio.sleep(0.5)
 
@@ -295,7 +295,7 @@ async def main() -> None:
                 await quiet(guacd_pid)
     finally:
         for proc in reversed(procs):
-            peers.stop_group(proc) if proc.pid == guacd_pid else stop(proc)
+            peers.stop_guacd(proc) if proc.pid == guacd_pid else stop(proc)
         res.load_end = os.getloadavg()
         if args.keep:
             print(f"kept {work}")

@@ -60,31 +60,36 @@ def start_guacd(work: Path, procs: list[subprocess.Popen[bytes]]) -> int:
     if shutil.which("guacd") is None:
         raise SystemExit("guacd is not installed (TESTBED.md: guacd 1.3.0 from bullseye)")
     port = free_port()
-    # Its own process group: guacd forks a process per connection, and those outlive a SIGTERM to
-    # guacd itself (reparented to init, one per session ever opened); stop_group ends them all.
     proc = subprocess.Popen(["guacd", "-b", "127.0.0.1", "-l", str(port), "-f", "-L", "info"],
-                            stdout=subprocess.DEVNULL, stderr=_log(work, "guacd.log"), start_new_session=True)
+                            stdout=subprocess.DEVNULL, stderr=_log(work, "guacd.log"))
     procs.append(proc)
     wait_port(port, proc, "guacd")
     return port
 
 
-def stop_group(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to the process group ``proc`` leads (guacd and its connection processes); SIGKILL
-    whatever is left of it after 5 seconds."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            try:
-                os.killpg(proc.pid, 0)  # is any process of the group left?
-            except ProcessLookupError:
-                return
-        time.sleep(0.1)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=5)
+def guacd_children(pid: int) -> list[int]:
+    """guacd's per-connection processes: forked by its threads, so listed under every task."""
+    found: list[int] = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        with contextlib.suppress(OSError):
+            found += [int(c) for c in children.read_text().split()]
+    return found
+
+
+def stop_guacd(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to guacd and to each of its connection processes (each runs in a session of its own
+    and outlives guacd otherwise); SIGKILL whatever is left after 5 seconds."""
+    pids = [*guacd_children(proc.pid), proc.pid]
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and (proc.poll() is None or any(Path(f"/proc/{p}").exists()
+                                                                          for p in pids[:-1])):
+            time.sleep(0.1)
+        if proc.poll() is not None and not any(Path(f"/proc/{p}").exists() for p in pids[:-1]):
+            return
 
 
 def free_display() -> int:
