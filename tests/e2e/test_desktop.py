@@ -117,6 +117,9 @@ def test_vnc_desktop_in_the_browser(desktop_server: LiveServer, browser, desktop
     admin.patch("/settings", json={"watermark": {"enabled": True, "content": "{username} @ {asset}"}}
                 ).raise_for_status()
     page = browser.new_page(viewport={"width": 1400, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda m: errors.extend([m.text] if "Content Security Policy" in m.text else []))
     ui_password_step(page, base, "alice", ALICE_PASSWORD)
 
     _open(page, "desk-ok")
@@ -211,6 +214,7 @@ def test_vnc_desktop_in_the_browser(desktop_server: LiveServer, browser, desktop
     wait_drawn(page)
     live = [s for s in admin.get("/sessions").json()["items"] if s["status"] == "live"]
     assert [s["asset_name"] for s in live] == ["desk-ok"] and live[0]["id"] != rows["desk-ok"]["id"]
+    assert errors == [], errors  # no script error and nothing the CSP refused along the way
 
 
 def test_clipboard_panel_when_permitted(desktop_server: LiveServer, browser, desktop: Desktop) -> None:  # type: ignore[no-untyped-def]
