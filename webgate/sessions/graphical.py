@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from webgate.auth.principal import Principal
 from webgate.db.models import Session
-from webgate.errors import BadRequest, WebgateError
+from webgate.errors import BadRequest, ValidationFailed, WebgateError
 from webgate.policy.targets import check_target
 from webgate.protocols import DESKTOP_CONNECTORS, desktop_connector
 from webgate.protocols.guacamole.handshake import (
@@ -47,7 +47,14 @@ from webgate.services import Services
 from webgate.sessions.endings import Ending, ending_for
 from webgate.sessions.grant import reveal
 from webgate.sessions.input_hold import InputHold
-from webgate.sessions.lifecycle import LiveSession, OpenRequest, _audit, _authorize, _watermark
+from webgate.sessions.lifecycle import (
+    Credentials,
+    LiveSession,
+    OpenRequest,
+    _audit,
+    _authorize,
+    _watermark,
+)
 from webgate.sessions.registry import live_sessions
 from webgate.sessions.transfers import DRIVE_TRIES, Transfers, drive_offered
 from webgate.terminal.channel import ConnectFailed
@@ -59,6 +66,20 @@ NO_GUACD = "The remote desktop service (guacd) is not reachable. Tell your admin
 CLOSED_AT_ONCE_WITHIN = 10.0  # seconds after ``ready``: an RDP hang-up this early, before any key, is a refusal
 FILE_OPCODES = frozenset({"put", "file", "blob", "end", "ack"})
 GUACD_USER_TIMEOUT = 15.0  # guacd 1.3.0 gives up on a silent browser after this long (776)
+TYPED_PROTOCOLS = frozenset({"vnc", "rdp"})  # desktops whose @INPUT login the user types in the browser
+
+# Asks the browser for an @INPUT account's login: (the fixed user name or "", whether to ask it).
+AskDesktopCredentials = Callable[[str, bool], Awaitable[Credentials]]
+
+
+class ClientLeft(Exception):
+    """The browser's socket refused the relay's send; ``ending`` says how it left (a closed tab
+    or a lost network), as the socket's reader learnt it — not "gone" just because the send
+    happened to notice first."""
+
+    def __init__(self, ending: Ending) -> None:
+        super().__init__(ending.reason)
+        self.ending = ending
 
 
 class GuacdLink:
@@ -100,6 +121,21 @@ async def _release(release: Release | None) -> None:
         log.exception("releasing a desktop's resources failed")
 
 
+async def _typed(protocol: str, fixed: str, ask: AskDesktopCredentials | None) -> tuple[str, str]:
+    """The login an @INPUT account's user types in the browser: held only for the dial, never
+    stored or logged. VNC asks only a password (VncAuth has no user name); RDP also the user name
+    unless the account fixes it. RemoteApp injects stored credentials on the app host: none to type."""
+    if protocol not in TYPED_PROTOCOLS or ask is None:
+        raise BadRequest("Typed credentials are not available for this kind of remote desktop; "
+                         "ask your admin for a stored account.", code="input_account_unsupported")
+    need_username = protocol == "rdp" and not fixed
+    typed = await ask(fixed, need_username)
+    username = fixed or typed.username
+    if need_username and not username.strip():
+        raise ValidationFailed({"username": "required"}, "Type the user name to log in with.")
+    return username, typed.password
+
+
 def _endpoint(address: str, port: int) -> tuple[str, int]:
     """Host and port to check: a website asset's address is a URL (its own port wins)."""
     if "://" not in address:
@@ -121,20 +157,21 @@ class GraphicalSession(LiveSession):
 
     @classmethod
     async def open_graphical(cls, services: Services, principal: Principal, req: OpenRequest,
-                             display: Display) -> GraphicalSession:
+                             display: Display, ask: AskDesktopCredentials | None = None) -> GraphicalSession:
         if req.protocol not in DESKTOP_CONNECTORS:
             raise BadRequest(f"'{req.protocol[:20]}' cannot be opened as a remote desktop here "
                              f"(supported: {', '.join(sorted(DESKTOP_CONNECTORS))}).", code="unsupported_protocol")
         now = services.clock.now()
         grant = await _authorize(services, principal, req, now)  # nothing is read or dialled before it
-        if grant.account is None:
-            raise BadRequest("Typed credentials are not available for remote desktops yet; "
-                             "ask your admin for a stored account.", code="input_account_unsupported")
+        password: str | None
+        if grant.account is None:  # @INPUT: asked of the browser now, before any row (the terminal order)
+            username, password = await _typed(req.protocol, grant.username, ask)
+        else:
+            username, (password, _) = grant.username, reveal(services, grant.account)
         policy = await services.policy(grant.asset.org_id)
-        password, _ = reveal(services, grant.account)
         row = await Session.create(
             org_id=grant.asset.org_id, user_id=principal.user.id, username=principal.user.username,
-            asset_id=grant.asset.id, asset_name=grant.asset.name, account_username=grant.username[:128],
+            asset_id=grant.asset.id, asset_name=grant.asset.name, account_username=username[:128],
             protocol=req.protocol, client_ip=req.client_ip[:64], user_agent=req.user_agent[:512],
             node_name=services.settings.node_name, status="starting", started_at=now,
             playback={"format": "guacamole", "width": display.width, "height": display.height})
@@ -143,9 +180,9 @@ class GraphicalSession(LiveSession):
         session = cls(services, row, grant, policy)
         session.principal, session.request = principal, req
         live_sessions(services).add(session)
-        await _audit(services, row, "connect", {"protocol": req.protocol, "account": grant.username})
+        await _audit(services, row, "connect", {"protocol": req.protocol, "account": username})
         try:
-            await session._dial(password, display)
+            await session._dial(username, password, display)
         except HandshakeFailed as exc:
             reason, message = describe(exc.status, exc.message)
             session.status = exc.status
@@ -169,7 +206,7 @@ class GraphicalSession(LiveSession):
         await Session.filter(id=row.id).update(status="live")
         return session
 
-    async def _dial(self, password: str | None, display: Display) -> None:
+    async def _dial(self, username: str, password: str | None, display: Display) -> None:
         settings = self.services.settings
         host, port = _endpoint(self.grant.asset.address, self.grant.port)
         ip = await check_target(settings, host, port)  # the address dialled (a RemoteApp program's target)
@@ -178,7 +215,7 @@ class GraphicalSession(LiveSession):
         self.recorder = recording
         target = DesktopTarget(
             session_id=self.id, protocol=self.row.protocol, address=str(ip), port=port,
-            username=self.grant.username, password=password, actions=self.grant.actions,
+            username=username, password=password, actions=self.grant.actions,
             options={**(self.grant.asset.extra or {}), **(self.request.options if self.request else {})},
             display=display,
             settings=settings, asset_name=self.grant.asset.name)
@@ -295,6 +332,8 @@ class GraphicalSession(LiveSession):
             if isinstance(exc, InstructionError | UnicodeDecodeError):
                 log.error("session %s: guacd broke the protocol: %s", self.id, exc)
                 ending = ending_for("error")
+            elif isinstance(exc, ClientLeft):
+                ending = exc.ending
             else:
                 ending = ending_for("client_gone")
         elif relay.error is not None:

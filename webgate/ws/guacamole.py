@@ -37,14 +37,14 @@ from webgate.audit.emitter import redact
 from webgate.auth.client_ip import client_ip
 from webgate.auth.principal import Principal
 from webgate.db.models import OperationLog
-from webgate.errors import Unauthenticated, ValidationFailed, WebgateError
+from webgate.errors import BadRequest, Unauthenticated, ValidationFailed, WebgateError
 from webgate.protocols.guacamole.filters import INPUT, InstructionFilter, Refused
 from webgate.protocols.guacamole.handshake import Display
 from webgate.protocols.guacamole.instruction import InstructionError, Parser, encode
 from webgate.services import Services
 from webgate.sessions.endings import Ending, ending_for
-from webgate.sessions.graphical import GraphicalSession
-from webgate.sessions.lifecycle import OpenRequest
+from webgate.sessions.graphical import ClientLeft, GraphicalSession
+from webgate.sessions.lifecycle import Credentials, OpenRequest
 from webgate.sessions.recovery import open_sockets
 from webgate.ws._common import cross_site, disconnect_ending, query_int, reader_ending
 
@@ -52,6 +52,9 @@ log = logging.getLogger("webgate.ws")
 
 MAX_MESSAGE = 1 << 20
 MAX_EARLY = 64  # instructions held while the session opens
+CREDENTIALS_TIMEOUT = 300.0  # seconds the gateway waits for a typed login (as terminals do)
+MAX_TYPED_USERNAME, MAX_TYPED_PASSWORD = 128, 1024  # characters
+LEFT_WITHIN = 2.0  # seconds to learn from the reader how the browser left, once a send failed
 _TIMEZONE = re.compile(r"[A-Za-z0-9_+\-/]{1,64}")
 _APPLET = re.compile(r"[0-9a-fA-F-]{32,36}")
 _LOSSY = ("image/jpeg", "image/webp")  # offered to guacd only if the browser says it decodes them
@@ -86,10 +89,61 @@ class GuacamoleConnection:
         self.filter: InstructionFilter | None = None
         self.early: list[list[str]] = []
         self._send_lock = asyncio.Lock()
+        self.reader: asyncio.Task[Ending] | None = None
+        self._credentials: asyncio.Future[Credentials] | None = None  # while a typed login is asked
+        self._credentials_taken = False
 
     async def send(self, text: str) -> None:
         async with self._send_lock:
             await self.ws.send({"type": "websocket.send", "text": text})
+
+    async def relay_send(self, text: str) -> None:
+        """The relay's send: when the socket refuses it, the reader says how the browser left.
+        A closed tab queues the browser's close frame for the reader even when the relay's
+        next send is the first to fail; without this the row would say "network lost"."""
+        try:
+            await self.send(text)
+        except Exception as exc:
+            raise ClientLeft(await self._how_left()) from exc
+
+    async def _how_left(self) -> Ending:
+        reader = self.reader
+        if reader is not None:
+            await asyncio.wait({reader}, timeout=LEFT_WITHIN)
+            if reader.done() and not reader.cancelled() and reader.exception() is None:
+                return reader.result()
+        return ending_for("client_gone")
+
+    # -- typed credentials (@INPUT accounts) ---------------------------------------------
+
+    async def ask_credentials(self, username: str, need_username: bool) -> Credentials:
+        """Ask the browser for an @INPUT account's login with ``webgate "credentials" <json>``;
+        the answer is taken by ``_take_credentials`` and never reaches guacd, a log or the row."""
+        self._credentials = asyncio.get_running_loop().create_future()
+        info = {"username": username, "need_username": need_username, "need_password": True}
+        await self.send(encode("webgate", "credentials", json.dumps(info, separators=(",", ":"))))
+        try:
+            return await asyncio.wait_for(self._credentials, CREDENTIALS_TIMEOUT)
+        except TimeoutError:
+            raise BadRequest("No password arrived in time; connect again.", code="credentials_timeout") from None
+        finally:
+            self._credentials = None
+
+    def _take_credentials(self, instruction: list[str]) -> None:
+        """``webgate,credentials,<username>,<password>``: only as the answer the gateway asked
+        for, once, while the session opens, and bounded. Anything else is refused input."""
+        asked = self._credentials
+        if asked is None or asked.done() or self._credentials_taken:
+            raise ProtocolViolation("A username and password were sent that the gateway did not ask for.")
+        if len(instruction) != 4 or instruction[1] != "credentials":
+            raise ProtocolViolation("An unknown gateway instruction was sent.")
+        username, password = instruction[2], instruction[3]
+        if len(username) > MAX_TYPED_USERNAME or len(password) > MAX_TYPED_PASSWORD:
+            raise ProtocolViolation(f"A typed user name may hold at most {MAX_TYPED_USERNAME} characters "
+                                    f"and a password at most {MAX_TYPED_PASSWORD}.")
+        self._credentials_taken = True
+        asked.set_result(Credentials(username, password))
+        instruction.clear()  # the password leaves this list: nothing keeps the parsed instruction
 
     def _request(self) -> tuple[OpenRequest, Display]:
         q = self.ws.query_params
@@ -121,7 +175,7 @@ class GuacamoleConnection:
         while True:
             message: Message = await self.ws.receive()
             if message["type"] == "websocket.disconnect":
-                return disconnect_ending(message)
+                return left(message)
             text = message.get("text")
             if text is None:
                 raw = message.get("bytes") or b""
@@ -144,7 +198,12 @@ class GuacamoleConnection:
                 await self.send(encode("", "ping", instruction[2][:32]))
                 return
             raise ProtocolViolation("An unknown tunnel instruction was sent.")
+        if instruction[0] == "webgate":  # for the gateway itself: consumed here, never forwarded
+            self._take_credentials(instruction)
+            return
         if self.filter is None:  # still opening: the permission (and so the allow-list) is not known yet
+            if instruction[0] == "nop":  # guacamole-common-js's keep-alive while a login is typed
+                return
             if len(self.early) >= MAX_EARLY:
                 raise ProtocolViolation("Too many instructions were sent before the session opened.")
             self.early.append(instruction)
@@ -162,7 +221,7 @@ class GuacamoleConnection:
 
     async def serve(self) -> None:
         await self.send(encode("", str(uuid.uuid4())))  # the tunnel's id: ours, not guacd's
-        reader = asyncio.create_task(self.read_loop())
+        reader = self.reader = asyncio.create_task(self.read_loop())
         try:
             await self._serve(reader)
         finally:
@@ -172,7 +231,8 @@ class GuacamoleConnection:
 
     async def _serve(self, reader: asyncio.Task[Ending]) -> None:
         req, display = self._request()
-        opening = asyncio.create_task(GraphicalSession.open_graphical(self.services, self.principal, req, display))
+        opening = asyncio.create_task(GraphicalSession.open_graphical(self.services, self.principal, req, display,
+                                                                      self.ask_credentials))
         await asyncio.wait({opening, reader}, return_when=asyncio.FIRST_COMPLETED)
         if not opening.done():
             opening.cancel()
@@ -195,7 +255,7 @@ class GuacamoleConnection:
             return
         self.early.clear()
         await self.send(session_instruction(session))
-        runner = asyncio.create_task(session.run_relay(self.send))
+        runner = asyncio.create_task(session.run_relay(self.relay_send))
         await asyncio.wait({runner, reader}, return_when=asyncio.FIRST_COMPLETED)
         if not runner.done():
             if reader.done() and not reader.cancelled() and isinstance(reader.exception(), ProtocolViolation):
@@ -243,6 +303,16 @@ class GuacamoleConnection:
                 await self.send(encode("error", ending.message, str(status or fallback)))
             await self.ws.close(1008 if ending.reason == "protocol_error" else 1000)
 
+
+
+def left(message: Message) -> Ending:
+    """How the browser left. A closing handshake (a tab closed, "disconnect" pressed) is
+    ``client_closed``; a connection that dropped without one is ``client_gone``. uvicorn says
+    1006, or (its default sans-I/O protocol) 1005 without a ``reason``, only for the latter."""
+    code = message.get("code")
+    if code == 1006 or (code == 1005 and "reason" not in message):
+        return ending_for("client_gone")
+    return disconnect_ending(message)
 
 
 def session_instruction(session: GraphicalSession) -> str:
