@@ -20,8 +20,10 @@ import uuid
 import pytest
 
 from tests.integration.terminal_client import grant, make_account, user_and_cookie
+from tests.integration.test_rdp import first_frame
 from tests.integration.test_vnc import _ended_row
 from tests.peers.desktop import VNC_PASSWORD, Desktop, GuacClient
+from tests.peers.xrdp import RdpPeer, xrdp, xrdp_server  # noqa: F401 - fixtures
 from webgate.db.models import Asset, LoginLog, OperationLog, Organization, Session
 from webgate.protocols.guacamole.instruction import encode
 from webgate.services import Services
@@ -120,6 +122,23 @@ async def test_a_typed_vnc_password_opens_the_desktop_and_is_kept_nowhere(
     assert str(row.id) == session["session_id"] and row.end_reason == "client_closed"
     assert row.recording_key and row.bytes_in > 0
     await _assert_nowhere(VNC_PASSWORD, client, caplog, services, row)
+
+
+async def test_rdp_asks_the_user_name_too_and_the_row_keeps_the_typed_one(
+        services: Services, gateway: str, xrdp: RdpPeer, caplog: pytest.LogCaptureFixture) -> None:  # noqa: F811
+    caplog.set_level(logging.DEBUG)
+    cookie, query = await _asset(services, gateway, "rdp", xrdp.port)
+    client = await GuacClient.connect(gateway, cookie, query)
+    assert await _asked(client) == {"username": "", "need_username": True, "need_password": True}
+    await client.send(_answer(xrdp.user, xrdp.password))
+    await first_frame(client)
+    session = await _session_id(client)
+    await client.send(encode("key", "97", "1") + encode("key", "97", "0"))
+    await client.until("sync")
+    await client.ws.close()
+    row = await _ended(session)
+    assert row.account_username == xrdp.user and row.end_reason == "client_closed" and row.recording_key
+    await _assert_nowhere(xrdp.password, client, caplog, services, row)
 
 
 async def test_a_wrong_typed_vnc_password_is_reported_in_words(
