@@ -130,7 +130,8 @@ def report(r: Results) -> None:
     ])
     load = os.getloadavg()[0]
     body = (
-        f"One run, everything on 127.0.0.1: OpenSSH sshd (key login), the real `python -m webgate serve` "
+        f"One run, everything on 127.0.0.1: OpenSSH sshd (key login; webgate and the direct asyncssh client both "
+        f"offer AES-GCM first), the real `python -m webgate serve` "
         f"(SQLite) and the same with recording off (bench/terminal_norec.py), WebSSH from PyPI "
         f"(`wssh --policy=autoadd --encoding=utf-8`). Throughput: `cat` of a {r.mb} MB base64 text file in an "
         f"80×24 PTY, median of {r.repeats} interleaved repeats, MB = 10⁶ bytes received; the webgate client offers "
