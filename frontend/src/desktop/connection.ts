@@ -5,7 +5,8 @@
 // every tunnel-internal instruction after the first and turns a silent socket close into
 // "upstream not found" (which would read as a wrong password). Ours keeps the same wire
 // contract (subprotocol "guacamole", `0.,36.<uuid>;` first, internal pings) and reports
-// the gateway's own `webgate session <json>` instruction and how the socket closed.
+// the gateway's own `webgate session|credentials <json>` instructions and how the socket
+// closed, and sends the one instruction of the browser's own, `webgate credentials`.
 import Guacamole from 'guacamole-common-js'
 import { reasonFor, type DesktopReason } from './status'
 
@@ -37,9 +38,19 @@ export interface SessionInfo {
   watermark?: { enabled?: boolean; text?: string; content?: string } | null
 }
 
+/** The gateway's `webgate credentials <json>`: an @INPUT account's login is to be typed. */
+export interface CredentialsAsk {
+  /** The account's fixed user name, or '' when the user types it. */
+  username: string
+  /** Ask the user name too (RDP without a fixed one; VNC logs in with a password only). */
+  needUsername: boolean
+}
+
 export interface DesktopHandlers {
   /** The first frame arrived. */
   open(): void
+  /** The gateway asks for the login of an @INPUT account: answer with `sendCredentials`. */
+  credentials?(ask: CredentialsAsk): void
   ended(e: DesktopEnding): void
   /** What the gateway says about the session: its id, the enforced actions, the watermark. */
   session?(info: SessionInfo): void
@@ -213,6 +224,15 @@ export class DesktopConnection {
     if (name === 'ping') {
       const sent = Number(args[0])
       if (Number.isFinite(sent)) this.h.latency?.(Date.now() - sent)
+    } else if (name === 'credentials') {
+      let info: { username?: unknown; need_username?: unknown } = {}
+      try {
+        info = (JSON.parse(args[0] ?? '') as typeof info) ?? {}
+      } catch {
+        /* asked all the same: the form shows both fields */
+      }
+      const username = typeof info.username === 'string' ? info.username : ''
+      this.h.credentials?.({ username, needUsername: info.need_username !== false && !username })
     } else if (name === 'session') {
       try {
         const info = JSON.parse(args[0] ?? '') as unknown
@@ -245,6 +265,11 @@ export class DesktopConnection {
     }
     // Whatever happened, the client must not keep a keep-alive timer running.
     this.client.disconnect()
+  }
+
+  /** The typed login, once, to the gateway only: it is consumed there, never passed to guacd. */
+  sendCredentials(username: string, password: string): void {
+    if (!this.done) this.tunnel.sendMessage(GATEWAY_OPCODE, 'credentials', username, password)
   }
 
   sendKey(pressed: 0 | 1, keysym: number): void {

@@ -206,7 +206,7 @@ export default {
   desktop: {
     connecting: 'Connecting to {asset} over {protocol} as {account}…',
     displayLabel: 'Remote desktop of {asset}. Click to type into it.',
-    status: { connecting: 'Connecting…', open: 'Connected', ended: 'Ended: {reason}' },
+    status: { connecting: 'Connecting…', credentials: 'Waiting for your login…', open: 'Connected', ended: 'Ended: {reason}' },
     reason: {
       wrong_password: 'The remote computer refused the login (wrong password?) or could not be reached.',
       unreachable: 'The remote computer could not be reached.',
@@ -223,6 +223,17 @@ export default {
       network_lost: 'The connection to the gateway was lost.',
       disconnected: 'The remote desktop session has ended.',
       server_error: 'The remote desktop failed unexpectedly.',
+    },
+    login: {
+      title: 'Log in to {asset}',
+      help: 'Type the user name and password of your account on the remote computer. They are used for this connection only; webgate does not keep them.',
+      helpPasswordOnly: 'This {protocol} desktop asks for its password. It is used for this connection only; webgate does not keep it.',
+      as: 'Account: {account}',
+      username: 'User name',
+      password: 'Password',
+      submit: 'Log in',
+      cancel: 'Cancel',
+      cancelled: 'You cancelled the login.',
     },
     reconnect: 'Reconnect',
     closeTab: 'Close tab',

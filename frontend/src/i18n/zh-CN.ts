@@ -210,7 +210,7 @@ const zhCN: Messages<typeof en> = {
   desktop: {
     connecting: '正在以 {account} 身份通过 {protocol} 连接 {asset}…',
     displayLabel: '{asset} 的远程桌面。点击后即可输入。',
-    status: { connecting: '连接中…', open: '已连接', ended: '已结束：{reason}' },
+    status: { connecting: '连接中…', credentials: '等待你输入登录信息…', open: '已连接', ended: '已结束：{reason}' },
     reason: {
       wrong_password: '远程计算机拒绝登录（密码错误？），或无法访问。',
       unreachable: '无法访问远程计算机。',
@@ -227,6 +227,17 @@ const zhCN: Messages<typeof en> = {
       network_lost: '与网关的连接已断开。',
       disconnected: '远程桌面会话已结束。',
       server_error: '远程桌面意外出错。',
+    },
+    login: {
+      title: '登录 {asset}',
+      help: '请输入你在远程计算机上的用户名和密码。它们仅用于本次连接，webgate 不会保存。',
+      helpPasswordOnly: '此 {protocol} 桌面需要输入密码。密码仅用于本次连接，webgate 不会保存。',
+      as: '账号：{account}',
+      username: '用户名',
+      password: '密码',
+      submit: '登录',
+      cancel: '取消',
+      cancelled: '你取消了登录。',
     },
     reconnect: '重新连接',
     closeTab: '关闭标签页',
