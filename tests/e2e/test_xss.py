@@ -25,6 +25,7 @@ from tests.e2e.test_foundation_flow import api_login, ui_password_step
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
+MALLORY_PASSWORD = "Mall-0ry-Pass!"  # noqa: S105 - a throwaway test user
 WATCH = """
 window.__xss = undefined;
 window.__csp = [];
@@ -59,7 +60,7 @@ def plant(server: LiveServer, admin: httpx.Client) -> dict[str, str]:
     """Store a payload in every field the SPA shows; returns page path → a payload shown there."""
     user_role = next(r for r in admin.get("/roles").json()["items"] if r["name"] == "User")
     _ok(admin.post("/orgs", json={"name": payload("org")}))
-    user = _ok(admin.post("/users", json={"username": "mallory", "name": template("uname"), "password": "Mall-0ry-Pass!",
+    user = _ok(admin.post("/users", json={"username": "mallory", "name": template("uname"), "password": MALLORY_PASSWORD,
                                           "role_ids": [user_role["id"]]}))
     _ok(admin.post("/groups", json={"name": payload("group"), "user_ids": [user["id"]]}))
     _ok(admin.post("/roles", json={"name": payload("role"), "permissions": ["assets.view"]}))
@@ -77,7 +78,7 @@ def plant(server: LiveServer, admin: httpx.Client) -> dict[str, str]:
         httpx.post(f"{server.url}/api/v1/auth/login", json={"username": username, "password": "wrong-Pass-1"},
                    headers={"User-Agent": payload("loginua")})
     # A session (asset name, account and user agent are payloads; the sessions audit shows them).
-    mallory = api_login(server.url, "mallory", "Mall-0ry-Pass!")
+    mallory = api_login(server.url, "mallory", MALLORY_PASSWORD)
     cookie = "; ".join(f"{k}={v}" for k, v in mallory.cookies.items())
     host = server.url.removeprefix("http://")
     with contextlib.suppress(Exception), ws_connect(
@@ -125,6 +126,19 @@ def test_stored_xss_payloads_stay_text_on_every_page(terminal_server: LiveServer
                               " js: document.querySelectorAll('a[href^=\"javascript:\" i]').length})")
         if state["xss"] is not None or state["csp"] or state["js"]:
             findings.append(f"{path}: {state}")
+    # The user's own view: My assets shows the asset's name and labels to the person it is granted to.
+    user_page = browser.new_context(viewport={"width": 1600, "height": 1000})
+    user_page.add_init_script(WATCH)
+    mallory = user_page.new_page()
+    mallory.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    ui_password_step(mallory, base, "mallory", MALLORY_PASSWORD)
+    mallory.get_by_test_id("asset-row").first.wait_for()
+    if not mallory.get_by_text(payload("asset")).count():
+        findings.append("/ (as mallory): the asset name is not on the page as text")
+    state = mallory.evaluate("() => ({xss: window.__xss, csp: window.__csp})")
+    if state["xss"] is not None or state["csp"]:
+        findings.append(f"/ (as mallory): {state}")
+    mallory.screenshot(path=str(ARTIFACTS / "e2e-xss-my-assets.png"))
     assert findings == [] and dialogs == [], (findings, dialogs)
 
 
