@@ -4,7 +4,10 @@ What the browser sees, in order: the tunnel-internal instruction ``0.,36.<uuid>;
 random id of webgate's own, never guacd's connection id — CVE-2021-41767), then guacd's
 drawing instructions (``size``, ``img``/``blob``/``end``, ``cursor``, ``sync`` …) relayed in
 whole instructions, after one ``webgate "session" <json>`` instruction of the gateway's own
-(session id, account name, permitted actions, watermark). guacd's ``args`` and ``ready``
+(session id, account name, permitted actions, watermark); for an @INPUT account, before
+anything is dialled, ``webgate "credentials" <json>`` asks for the login, and the browser's
+``webgate,credentials,<username>,<password>`` answer is consumed here (never forwarded,
+logged or recorded; only when asked, once). guacd's ``args`` and ``ready``
 are consumed by the gateway's own handshake and never reach the browser. The session ends with an ``error`` instruction (a
 sentence and a Guacamole status code) or a ``disconnect``, then the close.
 
