@@ -263,7 +263,11 @@ async def _download(client: GuacClient, drive: str, path: str) -> bytes:
     stream, and the browser acks each blob before guacd sends the next."""
     start = len(client.instructions)
     await client.send(encode("get", drive, path))
-    stream = (await client.until("body", where=lambda i: i[4] == path))[2]
+    return await _receive(client, start, (await client.until("body", where=lambda i: i[4] == path))[2])
+
+
+async def _receive(client: GuacClient, start: int, stream: str) -> bytes:
+    """The bytes of a guacd stream, acking each blob so guacd sends the next."""
     for _ in range(400):
         if _after(client, start, "end", stream):
             break
@@ -387,8 +391,16 @@ async def test_an_uploaded_file_is_in_the_desktops_drive(services: Services, gat
     assert (xrdp.home / "seen.bin").read_bytes() == report, "the desktop user reads what the browser uploaded"
     (xrdp.home / "seen.bin").unlink()
     assert "Detected remote drive 'GUACFS'" in xrdp.chansrv_log()
+    # download is not granted: a file the user saves in a Download folder of their own stays there
+    saved = await on_the_desktop(client, xrdp, f"mkdir ~/{mounted}/{GUACFS}/Download && "
+                                               f"seq 1 99 > ~/{mounted}/{GUACFS}/Download/out.txt && echo saved")
+    assert saved == "saved\n", saved
+    with pytest.raises(AssertionError, match="no file"):
+        await client.until("file", timeout=3)  # with download, guacd sends it within milliseconds
     await client.ws.close()
     await _ended(session_id)
+    rows = [(t.direction, t.path, t.status) for t in await FileTransfer.filter(session_id=session_id)]
+    assert rows == [("upload", "/report.bin", "done")]
 
 
 async def test_a_file_written_on_the_desktop_downloads_byte_for_byte(services: Services, gateway: str,
@@ -430,3 +442,28 @@ async def test_without_upload_or_download_the_desktop_has_no_drive(services: Ser
     await client.ws.close()
     row = await _ended_row()
     assert not await FileTransfer.filter(session_id=row.id).exists()
+
+
+async def test_a_file_saved_in_the_download_folder_goes_to_the_browser(services: Services, gateway: str,
+                                                                       xrdp: RdpPeer) -> None:
+    """guacd watches the drive's ``Download`` folder: a file closed there is sent to the browser
+    at once (a ``file`` stream, saved by the browser) and removed from the drive."""
+    need_fuse()
+    client, _, session_id = await _open_drive(services, gateway, xrdp.port, password=xrdp.password,
+                                              actions=("connect", "download"))
+    await first_frame(client)
+    root = f"~/{xrdp.drives.relative_to(xrdp.home)}/{GUACFS}"
+    start = len(client.instructions)
+    # guacd makes the Download folder when the drive's root is first opened (as a file manager does)
+    await on_the_desktop(client, xrdp, f"{_wait_for(root)}; ls {root} > /dev/null; "
+                                       f"seq 1 20000 > {root}/Download/numbers.txt")
+    stream = await client.until("file", timeout=20)
+    assert stream[2:] == ["application/octet-stream", "numbers.txt"]
+    content = "".join(f"{n}\n" for n in range(1, 20001)).encode()
+    assert await _receive(client, start, stream[1]) == content
+    drive_folder = drive_dir(services.settings.data_dir, session_id) / "Download"
+    assert not (drive_folder / "numbers.txt").exists(), "guacd removes a file once it is sent"
+    await client.ws.close()
+    await _ended(session_id)
+    rows = [(t.direction, t.path, t.size, t.status) for t in await FileTransfer.filter(session_id=session_id)]
+    assert rows == [("download", "/Download/numbers.txt", len(content), "done")]
