@@ -8,6 +8,7 @@ run longer by hand with ``python -m tests.fuzz.run <target> -max_total_time=600 
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -15,9 +16,8 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("atheris", reason="atheris is in the test extra (pip install -e '.[test]')")
-
-from tests.fuzz.targets import TARGETS  # noqa: E402 - needs atheris
+from tests.conftest import peer_missing
+from tests.fuzz.targets import TARGETS
 
 pytestmark = pytest.mark.slow
 
@@ -28,6 +28,8 @@ SECONDS = int(os.environ.get("WEBGATE_FUZZ_SECONDS", "15"))
 
 @pytest.mark.parametrize("target", sorted(TARGETS))
 def test_fuzz_target(target: str, tmp_path: Path) -> None:
+    if importlib.util.find_spec("atheris") is None:
+        peer_missing("atheris (the test extra: pip install -e '.[test]')")
     found = tmp_path / "found"
     found.mkdir()
     flags = [f"-max_total_time={SECONDS}", "-timeout=5", "-rss_limit_mb=1024", "-max_len=12000",
