@@ -32,12 +32,14 @@ REST API; also with guacd's recording off, bench/desktop_norec.py) are WebSocket
    very load the relay ran in. *Sync delay* (client arrival − the timestamp guacd puts in
    the ``sync`` ending a frame, its clock in ms just before flushing; same machine) is
    shown for both.
-   The way back (the browser's ``sync`` answer → guacd) cannot be timed from the client;
-   its relay share is bounded by webgate's tunnel ping round trip (browser → gateway →
-   browser, answered by the gateway through the same socket and event loop), so
-   *added sync round trip* ≤ added per frame + ping round trip; that sum is what is held
-   against the goal (p99 < 10 ms at 50 sessions). guacamole-lite forwards pings to guacd,
-   which does not answer them, so it has no ping figure.
+   The way back (the browser's ``sync`` answer → guacd) is timed the same way: every
+   session moves the pointer twice a second to a position no other move used, and guacd
+   sends the new position (``mouse``) to the connection's other users at once, so the
+   joiner sees when the move reached guacd; that delay through the relay minus direct's
+   (p99) is the relay's share of the way back. *Added sync round trip* ≤ added per frame
+   p99 + added way back p99 is what is held against the goal (p99 < 10 ms at 50
+   sessions). webgate's tunnel ping round trip (answered by the gateway itself) is shown
+   too; guacamole-lite forwards pings to guacd, which does not answer them.
 
 Figures go to the ``desktop`` section of RESULTS.md, with the load average.
 """
@@ -46,13 +48,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import re
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,11 +63,12 @@ sys.path.insert(0, str(ROOT))
 
 from bench import desktop_peers as peers  # noqa: E402
 from bench.desktop_clients import Conn, DirectGuacd, Driver, WSTunnel  # noqa: E402
-from bench.desktop_report import DIRECT, NOREC, Results, report  # noqa: E402
+from bench.desktop_report import NOREC, Results, report  # noqa: E402
 from bench.terminal_peers import cpu_seconds, machine_busy, stop  # noqa: E402
 
 Opener = Callable[[int], Awaitable[Conn]]  # VNC port → an open connection
 Session = tuple[Driver, "asyncio.Task[None]"]
+MOVE_EVERY = 0.5  # seconds between pointer moves of each session in the latency phase
 
 
 async def settled_cpu(pid: int, within: float = 60, quiet_for: int = 3) -> float:
@@ -164,6 +168,17 @@ def per_frame(relayed: list[Session], joined: list[Session]) -> list[float]:
     return added
 
 
+async def move(driver: Driver, phase: float, count: Iterator[int], moved: dict[tuple[int, int], float]) -> None:
+    """Move the pointer every MOVE_EVERY seconds, each time to a position no session used in this window."""
+    await asyncio.sleep(phase)
+    while True:
+        k = next(count)
+        position = (k % 1000 + 1, k // 1000 + 1)
+        moved[position] = time.monotonic() * 1000
+        await driver.move_pointer(*position)
+        await asyncio.sleep(MOVE_EVERY)
+
+
 async def latency(name: str, opener: Opener, vnc_port: int, pid: int | None, args: argparse.Namespace,
                   res: Results, guacd_port: int, guacd_log: Path) -> None:
     """Open ``--sessions`` sessions through the relay and, for each, a direct read-only joiner of the
@@ -193,20 +208,29 @@ async def latency(name: str, opener: Opener, vnc_port: int, pid: int | None, arg
         sync: list[float] = []
         direct: list[float] = []
         ping: list[float] = []
+        moved: dict[tuple[int, int], float] = {}
+        seen: dict[tuple[int, int], float] = {}
         for driver, _task in relayed:
             driver.sync_ms, driver.ping_ms, driver.arrivals = sync, ping, {}
         for driver, _task in joined:
-            driver.sync_ms, driver.arrivals = direct, {}
+            driver.sync_ms, driver.arrivals, driver.pointer_seen = direct, {}, seen
         busy0, total0 = machine_busy()
         gw0, w0 = (cpu_seconds(pid) if pid else 0.0), time.perf_counter()
+        count = itertools.count(1)
+        movers = [asyncio.create_task(move(d, i * MOVE_EVERY / len(relayed), count, moved))
+                  for i, (d, _t) in enumerate(relayed)]
         await asyncio.sleep(args.window_seconds)
+        for task in movers:
+            task.cancel()
+        await asyncio.sleep(0.5)  # the last moves arrive
         for driver, _task in relayed + joined:
-            driver.sync_ms = driver.ping_ms = None
+            driver.sync_ms = driver.ping_ms = driver.pointer_seen = None
         busy1, total1 = machine_busy()
         use = (f"machine busy {(busy1 - busy0) / max(total1 - total0, 1e-9):.0%} of {os.cpu_count()} cores"
                + (f", relay cpu {(cpu_seconds(pid) - gw0) / (time.perf_counter() - w0):.0%}" if pid else "")
                + f", load {os.getloadavg()[0]:.1f}")
-        res.add_latency(name, sync, ping, use, direct, per_frame(relayed, joined))
+        back = [seen[k] - t for k, t in moved.items() if k in seen]
+        res.add_latency(name, sync, ping, use, direct, per_frame(relayed, joined), back)
         print(f"  {name:26} {len(relayed)} sessions + {len(joined)} direct joiners (opened in {w0 - began - 2:.0f} s):"
               f" {res.latency_line(name)}", flush=True)
     finally:
@@ -287,7 +311,7 @@ async def main() -> None:
 
         print(f"2. latency on the light desktop, {args.sessions} sessions per path, {args.windows} rounds "
               "(interleaved)", flush=True)
-        relays = [n for n in names if n not in (DIRECT, NOREC)]  # direct: the joiners; recording: guacd's work
+        relays = [n for n in names if n != NOREC]  # the recording is guacd's work: throughput shows it
         for i in range(args.windows):
             for name in relays[i % len(relays):] + relays[:i % len(relays)]:
                 opener, pid = openers[name]

@@ -13,6 +13,9 @@ instructions and bytes, and can keep two latency samples:
   it. The relay's share is the difference to the direct client under the same load.
 - ``arrivals``: when each ``sync`` (by its stamp) arrived, to compare the same frames
   received by two users of one guacd connection (a relayed one and a direct read-only joiner);
+- ``pointer_seen``: when another user's pointer position (guacd's ``mouse``, sent to every
+  other user of a connection as soon as one user moves) arrived — a joiner sees the moves
+  a relayed user sent through the relay, which times the way browser → relay → guacd;
 - ``ping_ms``: the tunnel ping's round trip (webgate answers it itself: browser → gateway
   → browser through the same socket and event loop as the relayed drawing).
 """
@@ -120,6 +123,7 @@ class Driver:
         self.syncs = 0
         self.sync_ms: list[float] | None = None  # set to a list to collect
         self.arrivals: dict[int, float] | None = None  # sync stamp → arrival (monotonic ms), when collecting
+        self.pointer_seen: dict[tuple[int, int], float] | None = None  # another user's mouse (x, y) → arrival
         self.ping_ms: list[float] | None = None
         self.first_sync = asyncio.Event()
         self.ended = asyncio.Event()
@@ -166,6 +170,9 @@ class Driver:
                     self.sync_ms.append(now + self._offset(int(stamp)) - int(stamp))
                 if self.arrivals is not None:
                     self.arrivals[int(stamp)] = now
+            elif buf.startswith(b"5.mouse,", start) and self.pointer_seen is not None:
+                x, y = _two_numbers(buf, start + 8)
+                self.pointer_seen.setdefault((x, y), now)
             elif buf.startswith(b"5.error,", start) and not self.error:
                 self.error = buf[start: start + 300].decode(errors="replace")
             elif buf.startswith(_PING, start):
@@ -178,6 +185,10 @@ class Driver:
             await self.conn.send(b"".join(acks))
             self.first_sync.set()
 
+    async def move_pointer(self, x: int, y: int) -> None:
+        """What a browser sends when its user moves the mouse (guacd tells the connection's other users)."""
+        await self.conn.send(b"5.mouse,%d.%d,%d.%d,1.0;" % (len(str(x)), x, len(str(y)), y))
+
     async def _ping(self) -> None:
         while True:
             await asyncio.sleep(PING_EVERY)
@@ -187,3 +198,14 @@ class Driver:
                 self._pings.clear()
             with contextlib.suppress(Exception):
                 await self.conn.send(b"0.,4.ping,%d.%s;" % (len(stamp), stamp))
+
+
+def _two_numbers(buf: bytes, pos: int) -> tuple[int, int]:
+    """The first two elements at ``pos`` (``N.digits,M.digits``) as integers."""
+    out: list[int] = []
+    for _ in range(2):
+        dot = buf.index(b".", pos)
+        end = dot + 1 + int(buf[pos:dot])
+        out.append(int(buf[dot + 1:end]))
+        pos = end + 1
+    return out[0], out[1]

@@ -28,6 +28,7 @@ class Results:
     sync: dict[str, list[dict[str, float]]] = field(default_factory=dict)  # per round: percentiles
     direct: dict[str, list[dict[str, float]]] = field(default_factory=dict)  # the joiners, same frames
     added: dict[str, list[dict[str, float]]] = field(default_factory=dict)  # per frame: relayed − joiner
+    back: dict[str, list[dict[str, float]]] = field(default_factory=dict)  # pointer move → seen by the joiner
     ping: dict[str, list[dict[str, float]]] = field(default_factory=dict)
     samples: dict[str, int] = field(default_factory=dict)
     use: dict[str, str] = field(default_factory=dict)
@@ -42,8 +43,9 @@ class Results:
             self.cpu_per_mb_all.setdefault(name, []).append(cpu_all / (nbytes / 1e6))
 
     def add_latency(self, name: str, sync: list[float], ping: list[float], use: str, direct: list[float],
-                    added: list[float]) -> None:
-        for kind, samples in ((self.sync, sync), (self.ping, ping), (self.direct, direct), (self.added, added)):
+                    added: list[float], back: list[float]) -> None:
+        for kind, samples in ((self.sync, sync), (self.ping, ping), (self.direct, direct), (self.added, added),
+                              (self.back, back)):
             if len(samples) >= 2:
                 kind.setdefault(name, []).append(percentiles(samples))
         self.samples[name] = self.samples.get(name, 0) + len(added)
@@ -59,7 +61,18 @@ class Results:
         return (f"sync delay p99 {_f(self.lat(self.sync, name, 'p99'))} ms vs {_f(self.lat(self.direct, name, 'p99'))}"
                 f" direct; added per frame p50 {_f(self.lat(self.added, name, 'p50'))} ms, p99"
                 f" {_f(self.lat(self.added, name, 'p99'))} ms (rounds: {p99s}); {self.samples.get(name, 0)} frames"
+                + f"; pointer → guacd → joiner p99 {_f(self.lat(self.back, name, 'p99'))} ms"
                 + (f"; ping p99 {ping:.1f} ms" if ping is not None else "") + f"; {self.use.get(name)}")
+
+    def added_back(self, name: str) -> float | None:
+        """The relay's share of browser → guacd: its pointer→joiner p99 minus direct's."""
+        a, d = self.lat(self.back, name, "p99"), self.lat(self.back, DIRECT, "p99")
+        return None if a is None or d is None else a - d
+
+    def round_trip(self, name: str) -> float | None:
+        """Added sync round trip p99 ≤ added per frame p99 + added way back p99."""
+        fwd, back = self.lat(self.added, name, "p99"), self.added_back(name)
+        return None if fwd is None or back is None else max(fwd, 0) + max(back, 0)
 
     def paired(self, name: str, base: str) -> float | None:
         """Median over the repeats of name's instructions/s over base's in the same repeat (minutes
@@ -82,22 +95,19 @@ def report(r: Results) -> None:
              _f(r.med(r.cpu_per_mb, n), "{:.4f}"), _f(r.med(r.cpu_per_mb_all, n), "{:.4f}")] for n in names]
     figures = table(["path", "instructions/s (median)", "MB/s", "vs direct (median of per-repeat ratios)", "relay CPU s/MB during the window",
                      "… with the session's end"], rows)
-    lrows = []
-    for n in r.sync:
-        ping99, added99 = r.lat(r.ping, n, "p99"), r.lat(r.added, n, "p99")
-        rtt = None if added99 is None or ping99 is None else max(added99, 0) + ping99
-        lrows.append([n, _f(r.lat(r.sync, n, "p50")), _f(r.lat(r.sync, n, "p99")), _f(r.lat(r.direct, n, "p50")),
-                      _f(r.lat(r.direct, n, "p99")), _f(r.lat(r.added, n, "p50")), _f(added99),
-                      _f(r.lat(r.ping, n, "p50")), _f(ping99), _f(rtt)])
-    lat = table(["path", "sync delay p50 ms", "p99", "same frames, direct joiner p50", "p99",
-                 "added per frame p50", "p99", "tunnel ping p50", "p99", "added sync round trip p99 ≤"], lrows)
+    lrows = [[n, _f(r.lat(r.sync, n, "p50")), _f(r.lat(r.sync, n, "p99")), _f(r.lat(r.direct, n, "p50")),
+              _f(r.lat(r.direct, n, "p99")), _f(r.lat(r.added, n, "p50")), _f(r.lat(r.added, n, "p99")),
+              _f(r.lat(r.back, n, "p50")), _f(r.lat(r.back, n, "p99")), _f(r.added_back(n)) if n != DIRECT else "–",
+              _f(r.lat(r.ping, n, "p99")), _f(r.round_trip(n)) if n != DIRECT else "–"] for n in r.sync]
+    lat = table(["path", "sync delay p50 ms", "p99", "same frames at the joiner p50", "p99", "added per frame p50",
+                 "p99", "pointer → guacd → joiner p50", "p99", "added way back p99", "tunnel ping p99",
+                 "added sync round trip p99 ≤"], lrows)
 
     ips_ratio = r.paired(WEBGATE, DIRECT)
     vs_lite = r.paired(WEBGATE, LITE)
     cpu_ratio = _ratio(r.med(r.cpu_per_mb, WEBGATE), r.med(r.cpu_per_mb, LITE))
     norec_ratio = r.paired(NOREC, DIRECT)
-    added, ping = r.lat(r.added, WEBGATE, "p99"), r.lat(r.ping, WEBGATE, "p99")
-    rtt = None if added is None or ping is None else max(added, 0) + ping
+    rtt = r.round_trip(WEBGATE)
     goals = table(["goal (issue 4)", "measured", "status"], [
         ["webgate throughput ≥ 97% of direct guacd", _f(ips_ratio, "{:.1%}"),
          _goal(ips_ratio, ips_ratio is not None and ips_ratio >= 0.97)],
@@ -124,8 +134,10 @@ def report(r: Results) -> None:
         "changes 10×/s, each with a direct read-only joiner of the same guacd connection (it receives the same "
         f"frames at the same time), {r.windows} interleaved rounds of {r.window_seconds:.0f} s (median of the rounds' "
         "percentiles). Sync delay = client arrival − guacd's timestamp in the `sync` ending each frame; added per "
-        "frame = the frame's arrival through the relay − its arrival at the joiner; the added round trip is bounded "
-        "by that + webgate's tunnel ping round trip (see the docstring of bench/desktop.py). "
+        "frame = the frame's arrival through the relay − its arrival at the joiner. The way back: each session moves "
+        "the pointer twice a second and guacd tells the joiner at once (its `mouse`); move → joiner p99 minus "
+        "direct's is the relay's share; added sync round trip p99 ≤ added per frame p99 + added way back p99 "
+        "(see the docstring of bench/desktop.py). "
         f"{load}\n\n{figures}\n\nLatency at {r.sessions} sessions:\n\n{lat}\n\nGoals:\n\n{goals}\n")
     for name, failed in r.open_failures.items():
         kinds = sorted({f.split(":")[0] for f in failed})
