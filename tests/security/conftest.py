@@ -7,16 +7,19 @@ someone outside that org must never contain the marker.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 
 from tests.helpers import login, make_org, make_user
-from tests.peers.gateway import gateway  # noqa: F401 - fixture (the app served by uvicorn)
+from tests.peers.gateway import gateway, serve  # noqa: F401 - fixture (the app served by uvicorn)
 from tests.peers.sshd import sshd  # noqa: F401 - fixture (a real OpenSSH server)
 from webgate.auth.principal import TOKEN_PREFIX, token_hash
 from webgate.db.crypto import context_for
@@ -135,3 +138,17 @@ async def plain_client(make_client: Any, services: Services) -> httpx.AsyncClien
 @pytest.fixture
 async def auditor_client(make_client: Any, services: Services) -> httpx.AsyncClient:
     return await _browser(make_client, services, "auditor-user", "Auditor")
+
+
+@pytest.fixture
+async def production_gateway(app: object) -> AsyncIterator[str]:
+    """The app behind uvicorn configured as ``webgate serve`` does (1 MiB frames, no deflate)."""
+
+    def like_serve(config: uvicorn.Config) -> uvicorn.Server:
+        config.ws_max_size, config.ws_per_message_deflate = 1 << 20, False
+        return uvicorn.Server(config)
+
+    server, task, address = await serve(app, like_serve)
+    yield address
+    server.should_exit = True
+    await asyncio.wait_for(task, 10)

@@ -145,6 +145,18 @@ async def test_invalid_utf8_in_a_text_frame_is_closed_by_the_socket(services: Se
     assert (await _ended_row()).end_reason == "protocol_error"  # not "closed from the browser"
 
 
+async def test_a_message_over_the_servers_frame_limit(services: Services, production_gateway: str,
+                                                      desktop: Desktop) -> None:  # noqa: F811
+    """``webgate serve`` caps frames at 1 MiB: a 10 MiB message is cut by the socket (1009)."""
+    client = await _open(services, production_gateway, desktop)
+    await client.until("sync")
+    with contextlib.suppress(websockets.ConnectionClosed):
+        await client.send(encode("key", "65", "1") * ((10 << 20) // 15))  # valid instructions, 10 MiB
+    await _closed(client)
+    assert client.ws.close_code == 1009
+    assert (await _ended_row()).end_reason == "protocol_error"
+
+
 async def test_a_flood_before_the_session_opens_is_refused(services: Services, gateway: str,
                                                            desktop: Desktop) -> None:  # noqa: F811
     client = await _open(services, gateway, desktop)

@@ -17,12 +17,11 @@ import json
 import statistics
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-import uvicorn
 import websockets
 
 from tests.integration.terminal_client import (
@@ -32,7 +31,6 @@ from tests.integration.terminal_client import (
     make_ssh_asset,
     user_and_cookie,
 )
-from tests.peers.gateway import serve
 from tests.peers.sshd import SshPeer
 from webgate.db.models import Session
 from webgate.services import Services
@@ -58,20 +56,6 @@ FLOOD_TIME = 120.0  # seconds
 def settings(settings: Settings) -> Settings:
     """sshd listens on loopback, which the target address policy refuses by default."""
     return settings.with_(allow_targets=("127.0.0.0/8",))
-
-
-@pytest.fixture
-async def production_gateway(app: object) -> AsyncIterator[str]:
-    """The app behind uvicorn configured as ``webgate serve`` does (1 MiB frames, no deflate)."""
-
-    def like_serve(config: uvicorn.Config) -> uvicorn.Server:
-        config.ws_max_size, config.ws_per_message_deflate = MIB, False
-        return uvicorn.Server(config)
-
-    server, task, address = await serve(app, like_serve)
-    yield address
-    server.should_exit = True
-    await asyncio.wait_for(task, 10)
 
 
 def rss() -> int:
