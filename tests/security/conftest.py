@@ -59,7 +59,7 @@ class World:
                                                             str(self.member.id)}
 
 
-async def _encrypted(services: Services, model: type, org: Organization, **kw: Any) -> Any:
+async def _encrypted(services: Services, model: Any, org: Organization, **kw: Any) -> Any:
     ident = uuid.uuid4()
     table = model._meta.db_table
     secret = services.box.encrypt(f"{kw['name']}-secret", context_for(table, "secret", ident))
