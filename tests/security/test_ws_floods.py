@@ -304,3 +304,19 @@ async def test_target_printing_urandom_to_a_browser_that_stops_reading(gateway: 
     row = await ended_row(opened["session_id"])
     assert row.status == "ended" and row.end_reason == "client_closed" and row.bytes_out >= 50_000_000
     assert_unharmed(victim, watch)
+
+
+# -- abrupt ends --------------------------------------------------------------------------
+
+
+async def test_a_browser_that_vanishes_mid_output_finalises_its_row(gateway: str, ops: Setup) -> None:
+    """No close frame, no FIN handshake: the TCP connection is aborted while the target prints."""
+    term = await Term.connect(gateway, ops.cookie, ops.query)
+    opened = await term.opened()
+    await term.send(b"yes vanish-test | head -c 20M\n")
+    await term.until_output("vanish-test")
+    term.ws.transport.abort()
+    row = await ended_row(opened["session_id"])
+    assert row.status == "ended" and row.end_reason in ("client_closed", "client_gone"), row.end_reason
+    assert row.ended_at is not None and row.bytes_out > 0
+    assert not live_sessions(ops.services).get(uuid.UUID(opened["session_id"]))
