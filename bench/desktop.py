@@ -27,9 +27,11 @@ REST API; also with guacd's recording off, bench/desktop_norec.py) are WebSocket
    p50/p99 are medians over the rounds. Every relayed session gets a *direct read-only
    joiner* of the same guacd connection (``select $<id>`` with the id from guacd's log):
    guacd sends both users the same frames at the same moment, so that
-   *added per frame* = a frame's arrival through the relay − its arrival at the joiner
-   (frames matched by their ``sync`` stamp) is the relay's own delay, measured under the
-   very load the relay ran in. *Sync delay* (client arrival − the timestamp guacd puts in
+   a frame's arrival through the relay − its arrival at the joiner (frames matched by their
+   ``sync`` stamp) is the relay's own delay, measured under the very load the relay ran
+   in; the same figure for direct sessions (≈ 0 at p50) is the measurement's floor (one
+   client process reads every socket), and a relay's p99 minus direct's is its *added*
+   p99. *Sync delay* (client arrival − the timestamp guacd puts in
    the ``sync`` ending a frame, its clock in ms just before flushing; same machine) is
    shown for both.
    The way back (the browser's ``sync`` answer → guacd) is timed the same way: every

@@ -64,14 +64,15 @@ class Results:
                 + f"; pointer → guacd → joiner p99 {_f(self.lat(self.back, name, 'p99'))} ms"
                 + (f"; ping p99 {ping:.1f} ms" if ping is not None else "") + f"; {self.use.get(name)}")
 
-    def added_back(self, name: str) -> float | None:
-        """The relay's share of browser → guacd: its pointer→joiner p99 minus direct's."""
-        a, d = self.lat(self.back, name, "p99"), self.lat(self.back, DIRECT, "p99")
+    def over_direct(self, kind: dict[str, list[dict[str, float]]], name: str) -> float | None:
+        """A relay's p99 minus direct's in the same rounds: direct's is the measurement's own floor (one
+        client process reading every socket of a loaded machine)."""
+        a, d = self.lat(kind, name, "p99"), self.lat(kind, DIRECT, "p99")
         return None if a is None or d is None else a - d
 
     def round_trip(self, name: str) -> float | None:
-        """Added sync round trip p99 ≤ added per frame p99 + added way back p99."""
-        fwd, back = self.lat(self.added, name, "p99"), self.added_back(name)
+        """Added sync round trip p99 ≤ the relay's share of each way's p99, summed."""
+        fwd, back = self.over_direct(self.added, name), self.over_direct(self.back, name)
         return None if fwd is None or back is None else max(fwd, 0) + max(back, 0)
 
     def paired(self, name: str, base: str) -> float | None:
@@ -97,10 +98,10 @@ def report(r: Results) -> None:
                      "… with the session's end"], rows)
     lrows = [[n, _f(r.lat(r.sync, n, "p50")), _f(r.lat(r.sync, n, "p99")), _f(r.lat(r.direct, n, "p50")),
               _f(r.lat(r.direct, n, "p99")), _f(r.lat(r.added, n, "p50")), _f(r.lat(r.added, n, "p99")),
-              _f(r.lat(r.back, n, "p50")), _f(r.lat(r.back, n, "p99")), _f(r.added_back(n)) if n != DIRECT else "–",
+              _f(r.lat(r.back, n, "p50")), _f(r.lat(r.back, n, "p99")),
               _f(r.lat(r.ping, n, "p99")), _f(r.round_trip(n)) if n != DIRECT else "–"] for n in r.sync]
-    lat = table(["path", "sync delay p50 ms", "p99", "same frames at the joiner p50", "p99", "added per frame p50",
-                 "p99", "pointer → guacd → joiner p50", "p99", "added way back p99", "tunnel ping p99",
+    lat = table(["path", "sync delay p50 ms", "p99", "same frames at the joiner p50", "p99", "relayed − joiner per frame p50",
+                 "p99", "pointer → guacd → joiner p50", "p99", "tunnel ping p99",
                  "added sync round trip p99 ≤"], lrows)
 
     ips_ratio = r.paired(WEBGATE, DIRECT)
@@ -135,9 +136,10 @@ def report(r: Results) -> None:
         f"frames at the same time), {r.windows} interleaved rounds of {r.window_seconds:.0f} s (median of the rounds' "
         "percentiles). Sync delay = client arrival − guacd's timestamp in the `sync` ending each frame; added per "
         "frame = the frame's arrival through the relay − its arrival at the joiner. The way back: each session moves "
-        "the pointer twice a second and guacd tells the joiner at once (its `mouse`); move → joiner p99 minus "
-        "direct's is the relay's share; added sync round trip p99 ≤ added per frame p99 + added way back p99 "
-        "(see the docstring of bench/desktop.py). "
+        "the pointer twice a second and guacd tells the joiner at once (its `mouse`). Direct's figures in the same "
+        "rounds are the measurement's floor (one client process reads all sockets); added sync round trip p99 ≤ "
+        "(relayed − joiner p99 − direct's) + (pointer → joiner p99 − direct's) (see the docstring of "
+        "bench/desktop.py). "
         f"{load}\n\n{figures}\n\nLatency at {r.sessions} sessions:\n\n{lat}\n\nGoals:\n\n{goals}\n")
     for name, failed in r.open_failures.items():
         kinds = sorted({f.split(":")[0] for f in failed})
