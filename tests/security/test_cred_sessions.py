@@ -1,14 +1,16 @@
 """CRED, full scenario: real sessions with known secrets, then a search of everything that came out.
 
 Accounts with known secrets go in through the admin API (an SSH password, an SSH key
-with its passphrase, a Telnet password, a Kubernetes token, a VNC password); a user
-opens a real session of each kind through the gateway (sshd, telnetd, kube-apiserver
-with its kubelet, guacd+Xvnc) and types into it. Then every GET route is called as
+with its passphrase, a Telnet password, a Kubernetes token, a VNC password, an RDP
+password, a website password that a RemoteApp Chromium types in on the host side); a
+user opens a real session of each kind through the gateway (sshd, telnetd,
+kube-apiserver with its kubelet, guacd+Xvnc, guacd+xrdp, the local app host) and types
+into it. Then every GET route is called as
 the admin and as the user, and the answers, every WebSocket frame the browser
 received, every log record at DEBUG, every database cell and every recording are
 searched for each secret: zero hits. (CVE-2025-27095: a K8s token leaked.)
 
-RDP and RemoteApp join through ``SESSIONS`` (see ``EXTENSION POINT`` below).
+A new session type joins by adding its opener to ``SESSIONS``.
 """
 
 # ruff: noqa: S106 - secret_type values are type names, not secrets
@@ -32,10 +34,13 @@ from tests.integration.telnet_peer import TelnetPeer, telnetd_peer  # noqa: F401
 from tests.integration.terminal_client import Term, browser_cookie
 from tests.integration.test_kubernetes import k8s, kubelet  # noqa: F401 - fixtures
 from tests.peers.desktop import VNC_PASSWORD, Desktop, GuacClient, desktop, guacd_port  # noqa: F401 - fixtures
+from tests.integration.test_remoteapp import LoginSite, site  # noqa: F401 - fixture
 from tests.peers.sshd import SshPeer
+from tests.peers.xrdp import RdpPeer, xrdp, xrdp_server  # noqa: F401 - fixtures
 from tests.security._db import cells_containing
 from tests.security.test_cred import _every_get
 from webgate.db.models import Account, Session
+from webgate.protocols.guacamole.instruction import encode
 from webgate.services import Services
 from webgate.settings import Settings
 
@@ -142,10 +147,59 @@ async def open_vnc(world: World, peers: dict[str, Any]) -> None:
         await client.ws.close()
 
 
-# EXTENSION POINT — RDP and RemoteApp (being built): add ``open_rdp`` / ``open_remoteapp``
-# here, storing the account's secret in ``world.secrets`` and the browser's frames in
-# ``world.received``, and append them to SESSIONS; the search below covers them unchanged.
-SESSIONS: list[Callable[[World, dict[str, Any]], Awaitable[None]]] = [open_ssh, open_telnet, open_k8s, open_vnc]
+async def _desktop(world: World, query: str, typed: str = "") -> None:
+    """Open a desktop, wait until it draws, type ``typed`` into it, close it."""
+    client = await GuacClient.connect(world.gateway, world.cookie, query + "&width=800&height=600")
+    try:
+        await client.until("img", timeout=40)
+        await client.send(encode("mouse", "300", "200", "0"))
+        for char in typed:
+            await client.send(encode("key", str(ord(char)), "1") + encode("key", str(ord(char)), "0"))
+        await client.until("sync", where=lambda i: i is not client.instructions[0])
+    finally:
+        world.received += client.messages
+        await client.ws.close()
+
+
+async def open_rdp(world: World, peers: dict[str, Any]) -> None:
+    rdp: RdpPeer = peers["rdp"]
+    box = await world.add("rdp-box", "rdp", rdp.port, platform="windows", extra={"rdp_security": "any",
+                                                                                  "rdp_ignore_cert": True})
+    await account(world.admin, box, "rdp", username=rdp.user, secret_type="password", secret=rdp.password)
+    world.secrets["rdp password"] = rdp.password
+    await world.permit(box, ["rdp"], "rdp")
+    await _desktop(world, f"asset={box['id']}&protocol=rdp&account=rdp", typed="echo rdp\r")
+
+
+async def open_remoteapp(world: World, peers: dict[str, Any]) -> None:
+    site: LoginSite = peers["site"]
+    box = await world.add("intranet", "http", site.port, address=f"http://127.0.0.1:{site.port}/login",
+                          platform="website")
+    await account(world.admin, box, "web", username="alice-web", secret_type="password", secret=WEB_SECRET)
+    world.secrets["website password (RemoteApp)"] = WEB_SECRET
+    await world.permit(box, ["web"], "http")
+    r = await world.admin.post("/api/v1/applets", json={
+        "name": "Chromium", "icon": "chromium", "asset_platforms": ["website"], "protocol": "http", "kind": "linux",
+        "program": "chromium", "autofill": {"username": "#user", "password": "#pass", "submit": "#go"}})
+    assert r.status_code == 200, r.text
+    query = f"asset={box['id']}&protocol=remoteapp&account=web&applet={r.json()['id']}"
+    deadline = time.monotonic() + 40
+    client = await GuacClient.connect(world.gateway, world.cookie, query + "&width=800&height=600")
+    try:
+        await client.until("img", timeout=40)
+        while not site.received and time.monotonic() < deadline:  # the host side logs in for the user
+            await asyncio.sleep(0.2)
+        assert site.received and site.received[0]["pass"] == [WEB_SECRET]
+    finally:
+        world.received += client.messages
+        await client.ws.close()
+
+
+# A new session type: an opener that stores its accounts' secrets in ``world.secrets`` and
+# the browser's frames in ``world.received``; the search below covers it unchanged.
+SESSIONS: list[Callable[[World, dict[str, Any]], Awaitable[None]]] = [
+    open_ssh, open_telnet, open_k8s, open_vnc, open_rdp, open_remoteapp]
+WEB_SECRET = "Web-Only;Secret \"7\" 中"  # noqa: S105 - a test account
 
 
 async def _all_finalised() -> list[Session]:
@@ -160,17 +214,18 @@ async def _all_finalised() -> list[Session]:
 async def test_no_secret_of_a_real_session_leaves_the_gateway(
         app: Any, services: Services, admin_client: httpx.AsyncClient, make_client: Any, gateway: str,
         sshd: SshPeer, telnetd_peer: TelnetPeer, k8s: RealCluster, kubelet: ExecPeer,  # noqa: F811
-        desktop: Desktop, caplog: pytest.LogCaptureFixture) -> None:  # noqa: F811
+        desktop: Desktop, xrdp: RdpPeer, site: LoginSite,  # noqa: F811
+        caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     user, user_client = await person(services, make_client, "kate")
     world = World(admin_client, user_client, gateway, cookie=await browser_cookie(gateway, "kate"),
                   user_id=str(user.id))
-    peers = {"sshd": sshd, "telnet": telnetd_peer, "cluster": k8s, "desk": desktop}
+    peers = {"sshd": sshd, "telnet": telnetd_peer, "cluster": k8s, "desk": desktop, "rdp": xrdp, "site": site}
     for opener in SESSIONS:
         await opener(world, peers)
 
-    rows = await _all_finalised()  # ssh with a password, ssh with a key, telnet, k8s, vnc
-    assert len(rows) == 5 and all(r.status == "ended" for r in rows), [(r.protocol, r.status) for r in rows]
+    rows = await _all_finalised()  # ssh with a password, ssh with a key, telnet, k8s, vnc, rdp, remoteapp
+    assert len(rows) == 7 and all(r.status == "ended" for r in rows), [(r.protocol, r.status) for r in rows]
     recordings = {}
     for row in rows:
         assert row.recording_key, f"{row.protocol} session has no recording"
@@ -183,4 +238,4 @@ async def test_no_secret_of_a_real_session_leaves_the_gateway(
              for where, text in places.items() if secret in text]
     assert leaks == []
     assert await cells_containing(list(world.secrets.values())) == []
-    assert len(world.secrets) >= 7 and "kubernetes token" in world.secrets
+    assert len(world.secrets) >= 9 and {"kubernetes token", "rdp password"} <= set(world.secrets)
