@@ -33,8 +33,8 @@ from tests.integration.k8s_peer import ExecPeer, RealCluster
 from tests.integration.telnet_peer import TelnetPeer, telnetd_peer  # noqa: F401 - fixture
 from tests.integration.terminal_client import Term, browser_cookie
 from tests.integration.test_kubernetes import k8s, kubelet  # noqa: F401 - fixtures
-from tests.peers.desktop import VNC_PASSWORD, Desktop, GuacClient, desktop, guacd_port  # noqa: F401 - fixtures
 from tests.integration.test_remoteapp import LoginSite, site  # noqa: F401 - fixture
+from tests.peers.desktop import VNC_PASSWORD, Desktop, GuacClient, desktop, guacd_port  # noqa: F401 - fixtures
 from tests.peers.sshd import SshPeer
 from tests.peers.xrdp import RdpPeer, xrdp, xrdp_server  # noqa: F401 - fixtures
 from tests.security._db import cells_containing
@@ -172,8 +172,8 @@ async def open_rdp(world: World, peers: dict[str, Any]) -> None:
 
 
 async def open_remoteapp(world: World, peers: dict[str, Any]) -> None:
-    site: LoginSite = peers["site"]
-    box = await world.add("intranet", "http", site.port, address=f"http://127.0.0.1:{site.port}/login",
+    web: LoginSite = peers["site"]
+    box = await world.add("intranet", "http", web.port, address=f"http://127.0.0.1:{web.port}/login",
                           platform="website")
     await account(world.admin, box, "web", username="alice-web", secret_type="password", secret=WEB_SECRET)
     world.secrets["website password (RemoteApp)"] = WEB_SECRET
@@ -187,9 +187,9 @@ async def open_remoteapp(world: World, peers: dict[str, Any]) -> None:
     client = await GuacClient.connect(world.gateway, world.cookie, query + "&width=800&height=600")
     try:
         await client.until("img", timeout=40)
-        while not site.received and time.monotonic() < deadline:  # the host side logs in for the user
-            await asyncio.sleep(0.2)
-        assert site.received and site.received[0]["pass"] == [WEB_SECRET]
+        while not web.received and time.monotonic() < deadline:  # noqa: ASYNC110 - another thread records it
+            await asyncio.sleep(0.2)  # the host side logs in for the user
+        assert web.received and web.received[0]["pass"] == [WEB_SECRET]
     finally:
         world.received += client.messages
         await client.ws.close()
