@@ -92,9 +92,9 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 
     results = asyncio.run(run_checks(settings))
     failed = False
-    for name, ok, text in results:
-        failed |= not ok
-        print(f"{'ok  ' if ok else 'FAIL'} {name:10} {text}")
+    for name, ok, text in results:  # ok None: a warning (an optional feature is not ready), exit code 0
+        failed |= ok is False
+        print(f"{'ok  ' if ok else 'warn' if ok is None else 'FAIL'} {name:10} {text}")
     if args.json:
         print(json.dumps([{"name": n, "ok": o, "detail": t} for n, o, t in results]))
     return 1 if failed else 0

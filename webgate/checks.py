@@ -34,13 +34,13 @@ async def _db_version(dialect: str) -> str:
     return str(rows[0]["v"]) if rows else "?"
 
 
-async def run_checks(settings: Settings) -> list[tuple[str, bool, str]]:
+async def run_checks(settings: Settings) -> list[tuple[str, bool | None, str]]:
     from webgate import db
     from webgate.db.crypto import load_or_create_key
     from webgate.recording.storage import create_storage
     from webgate.sharing.bus import create_bus
 
-    results: list[tuple[str, bool, str]] = []
+    results: list[tuple[str, bool | None, str]] = []
     try:
         load_or_create_key(settings.key_file)
         results.append(("key", True, str(settings.key_file)))
@@ -82,4 +82,26 @@ async def run_checks(settings: Settings) -> list[tuple[str, bool, str]]:
         except Exception as exc:  # noqa: BLE001
             results.append(("guacd", False, f"{host}:{port} not reachable ({type(exc).__name__}); "
                                               "start guacd or set WEBGATE_GUACD"))
+    results += await _app_hosts(settings)
     return results
+
+
+async def _app_hosts(settings: Settings) -> list[tuple[str, bool | None, str]]:
+    """RemoteApp hosts: the local one has Xvnc and the allowed programs, agents answer with the token.
+
+    A local host without them is a warning, not a failure: the default configuration names
+    the local host, and a gateway that serves no RemoteApp needs neither Xvnc nor Chromium.
+    An agent the operator listed but cannot reach is a failure."""
+    from webgate.remoteapp.local import LocalAppHost
+    from webgate.remoteapp.remote import RemoteAppHost
+
+    out: list[tuple[str, bool | None, str]] = []
+    for ref in settings.app_hosts:
+        if ref.url:
+            ok, detail = await RemoteAppHost(ref.url, settings.app_host_token).readiness()
+            out.append((f"app host {ref.name}", ok, detail))
+        else:
+            ready, detail = LocalAppHost(programs=settings.app_programs).readiness()
+            out.append((f"app host {ref.name}", True if ready else None,
+                        detail if ready else f"{detail}; RemoteApp on this machine will not start"))
+    return out

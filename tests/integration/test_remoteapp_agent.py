@@ -75,3 +75,22 @@ async def test_the_agent_refuses_a_wrong_token_and_programs_it_does_not_allow(ag
     with pytest.raises(AppHostError, match="does not allow the program 'xterm'"):
         await RemoteAppHost(url, TOKEN).start(spec)
     assert agent.running == {}
+
+
+async def test_check_reports_each_app_host_in_words(agent: LocalAppHost, agent_port: int, settings: Settings,
+                                                   tmp_path: Path) -> None:
+    """``webgate check``: an agent that answers with the right token and has its programs is ok; a
+    wrong token, an agent that is down, and a local host missing a program each say what to fix."""
+    from webgate.checks import _app_hosts
+
+    url = f"http://127.0.0.1:{agent_port}"
+    assert await RemoteAppHost(url, TOKEN).readiness() == (True, f"{url} Xvnc and {tmp_path / 'sqltool'} found")
+    ok, detail = await RemoteAppHost(url, "wrong-token-0123456789").readiness()
+    assert not ok and "refused the token" in detail
+    ok, detail = await RemoteAppHost(f"http://127.0.0.1:{free_port()}", TOKEN).readiness()
+    assert not ok and "not reachable" in detail
+    checked = await _app_hosts(settings.with_(app_hosts=(AppHostRef("local"), *settings.app_hosts),
+                                              app_programs=("chromium", "no-such-sql-tool")))
+    assert checked[0][0] == "app host local" and checked[0][1] is None  # a warning: RemoteApp is optional
+    assert "no-such-sql-tool" in checked[0][2] and "chromium" not in checked[0][2]
+    assert checked[1] == ("app host apps1", True, f"{url} Xvnc and {tmp_path / 'sqltool'} found")

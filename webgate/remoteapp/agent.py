@@ -76,6 +76,12 @@ def create_agent(host: LocalAppHost, token: str) -> Starlette:
         log.info("display %s stopped", ident)
         return Response(status_code=204)
 
+    async def health(request: Request) -> Response:
+        if not authorised(request):
+            return JSONResponse({"error": "unauthorised"}, 401)
+        ok, detail = host.readiness()
+        return JSONResponse({"ok": ok, "detail": detail, "displays": len(host.running)}, 200 if ok else 503)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
@@ -83,7 +89,8 @@ def create_agent(host: LocalAppHost, token: str) -> Starlette:
             await host.stop(ident)
 
     return Starlette(routes=[Route("/displays", start, methods=["POST"]),
-                             Route("/displays/{id}", stop, methods=["DELETE"])], lifespan=lifespan)
+                             Route("/displays/{id}", stop, methods=["DELETE"]),
+                             Route("/health", health, methods=["GET"])], lifespan=lifespan)
 
 
 def main(argv: list[str] | None = None) -> int:

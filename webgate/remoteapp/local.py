@@ -236,6 +236,16 @@ class LocalAppHost:
             stderr=log_file(running.work / "program.log"), start_new_session=True, env=env,
             preexec_fn=die_with_parent))  # noqa: PLW1509
 
+    def readiness(self) -> tuple[bool, str]:
+        """What ``webgate check`` and the agent's ``/health`` report: Xvnc and each allowed program found."""
+        path = os.environ.get("PATH") or _PATH
+        missing = [p for p in ("Xvnc", *self.programs)
+                   if (shutil.which(p, path=path) if not os.path.isabs(p) else (p if os.access(p, os.X_OK) else None))
+                   is None]
+        if missing:
+            return False, f"missing: {', '.join(missing)} (install them or change WEBGATE_APP_PROGRAMS)"
+        return True, f"Xvnc and {', '.join(self.programs) or 'no programs'} found"
+
     def _program(self, name: str, path: str) -> str:
         """The allowed program's path; the allow-list is the host's (WEBGATE_APP_PROGRAMS, --programs)."""
         found = shutil.which(name, path=path) if not os.path.isabs(name) else name

@@ -40,6 +40,22 @@ class RemoteAppHost:
             raise AppHostError(_message(r))
 
 
+    async def readiness(self) -> tuple[bool, str]:
+        """The agent's own readiness (``GET /health`` with the token)."""
+        try:
+            async with httpx.AsyncClient(timeout=httpx.Timeout(5.0), headers=self.headers) as http:
+                r = await http.get(f"{self.url}/health")
+        except httpx.HTTPError as exc:
+            return False, f"{self.url} not reachable ({type(exc).__name__})"
+        if r.status_code == 401:
+            return False, f"{self.url} refused the token (WEBGATE_APP_HOST_TOKEN differs from the agent's)"
+        try:
+            data = r.json()
+        except ValueError:
+            return False, f"{self.url} answered {r.status_code} without JSON: is it a webgate apphost-agent?"
+        return bool(data.get("ok")) and r.status_code == 200, f"{self.url} {str(data.get('detail', ''))[:200]}"
+
+
 def _message(r: httpx.Response) -> str:
     try:
         message = r.json().get("error")
