@@ -2,7 +2,9 @@
 
 A Guacamole client drives the gateway's WebSocket as guacamole-common-js does. xrdp has no
 NLA server, so ``security=nla`` is only unit-tested (tests/unit/test_rdp_params.py); ``any``
-and ``tls`` are exercised here, as are the permission-driven clipboard and drive.
+and ``tls`` are exercised here, as are the permission-driven clipboard and drive — from the
+browser's side and from the Linux desktop's, where chansrv mounts the drive with FUSE (commands
+typed into the xterm read and write it).
 """
 
 from __future__ import annotations
