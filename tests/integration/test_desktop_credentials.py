@@ -203,6 +203,17 @@ async def test_leaving_at_the_login_prompt_leaves_no_session(services: Services,
     assert await Session.all().count() == 0
 
 
+async def test_no_answer_in_time_ends_in_words_without_a_session(services: Services, gateway: str, desktop: Desktop,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("webgate.ws.guacamole.CREDENTIALS_TIMEOUT", 1.0)
+    cookie, query = await _asset(services, gateway, "vnc", desktop.vnc_port)
+    client = await GuacClient.connect(gateway, cookie, query)
+    await _asked(client)
+    error = await client.until("error", timeout=10)
+    assert error[1:] == ["No login arrived in time; connect again.", "768"]
+    assert await Session.all().count() == 0
+
+
 async def test_closing_the_tab_ends_as_closed_even_when_the_relay_notices_first_and_a_drop_as_gone(
         services: Services, gateway: str, desktop: Desktop, monkeypatch: pytest.MonkeyPatch) -> None:
     """Which side sees a closed tab first is a race: the reader (the browser's close frame) or

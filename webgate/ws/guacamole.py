@@ -128,7 +128,7 @@ class GuacamoleConnection:
         try:
             return await asyncio.wait_for(self._credentials, CREDENTIALS_TIMEOUT)
         except TimeoutError:
-            raise BadRequest("No password arrived in time; connect again.", code="credentials_timeout") from None
+            raise BadRequest("No login arrived in time; connect again.", code="credentials_timeout") from None
         finally:
             self._credentials = None
 
