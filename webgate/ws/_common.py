@@ -32,8 +32,18 @@ _BROKEN_BY_CLIENT = frozenset({1002, 1007, 1009})
 
 
 def disconnect_ending(message: Mapping[str, Any]) -> Ending:
-    """A ``websocket.disconnect``: the browser left, or the socket layer threw it out for bad frames."""
-    return ending_for("protocol_error" if message.get("code") in _BROKEN_BY_CLIENT else "client_closed")
+    """A ``websocket.disconnect``: how the browser left, or that the socket layer threw it out.
+
+    A closing handshake (a tab closed, "disconnect" pressed) is ``client_closed``; a
+    connection that dropped without one is ``client_gone`` ("network lost"): uvicorn says
+    1006, or (its default sans-I/O protocol) 1005 without a ``reason``, only for the latter
+    (pinned by tests/unit/test_ws_disconnect.py). Bad frames are ``protocol_error``."""
+    code = message.get("code")
+    if code in _BROKEN_BY_CLIENT:
+        return ending_for("protocol_error")
+    if code == 1006 or (code == 1005 and "reason" not in message):
+        return ending_for("client_gone")
+    return ending_for("client_closed")
 
 
 def reader_ending(reader: asyncio.Task[Ending], what: str) -> Ending:

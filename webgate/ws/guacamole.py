@@ -178,7 +178,7 @@ class GuacamoleConnection:
         while True:
             message: Message = await self.ws.receive()
             if message["type"] == "websocket.disconnect":
-                return left(message)
+                return disconnect_ending(message)
             text = message.get("text")
             if text is None:
                 raw = message.get("bytes") or b""
@@ -306,16 +306,6 @@ class GuacamoleConnection:
                 await self.send(encode("error", ending.message, str(status or fallback)))
             await self.ws.close(1008 if ending.reason == "protocol_error" else 1000)
 
-
-
-def left(message: Message) -> Ending:
-    """How the browser left. A closing handshake (a tab closed, "disconnect" pressed) is
-    ``client_closed``; a connection that dropped without one is ``client_gone``. uvicorn says
-    1006, or (its default sans-I/O protocol) 1005 without a ``reason``, only for the latter."""
-    code = message.get("code")
-    if code == 1006 or (code == 1005 and "reason" not in message):
-        return ending_for("client_gone")
-    return disconnect_ending(message)
 
 
 def session_instruction(session: GraphicalSession) -> str:

@@ -1,4 +1,4 @@
-"""How a desktop's browser left, from the socket layer's disconnect message (ws/guacamole.py ``left``)."""
+"""How a browser left a terminal or desktop, from the socket layer's disconnect message (ws/_common.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from webgate.ws.guacamole import left
+from webgate.ws._common import disconnect_ending
 
 
 @pytest.mark.parametrize(("message", "reason"), [
@@ -18,4 +18,4 @@ from webgate.ws.guacamole import left
     ({"code": 1009, "reason": ""}, "protocol_error"),  # a frame over the size limit
 ])
 def test_a_closing_handshake_is_closed_and_a_dropped_connection_is_gone(message: dict[str, Any], reason: str) -> None:
-    assert left({"type": "websocket.disconnect", **message}).reason == reason
+    assert disconnect_ending({"type": "websocket.disconnect", **message}).reason == reason
