@@ -14,11 +14,9 @@ with a VNC asset through the REST API, and the same with guacd's recording switc
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -41,6 +39,7 @@ from bench.terminal_peers import (
     login_cookie,
     wait_port,
 )
+from tests.peers.desktop import guacd_children, stop_guacd  # noqa: F401 - bench/desktop.py uses both
 
 VNC_PASSWORD = "bench-vnc1"  # noqa: S105 - a throwaway local Xvnc
 NODE_CACHE = Path("/var/cache/webgate/bench-node")
@@ -65,31 +64,6 @@ def start_guacd(work: Path, procs: list[subprocess.Popen[bytes]]) -> int:
     procs.append(proc)
     wait_port(port, proc, "guacd")
     return port
-
-
-def guacd_children(pid: int) -> list[int]:
-    """guacd's per-connection processes: forked by its threads, so listed under every task."""
-    found: list[int] = []
-    for children in Path(f"/proc/{pid}/task").glob("*/children"):
-        with contextlib.suppress(OSError):
-            found += [int(c) for c in children.read_text().split()]
-    return found
-
-
-def stop_guacd(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to guacd and to each of its connection processes (each runs in a session of its own
-    and outlives guacd otherwise); SIGKILL whatever is left after 5 seconds."""
-    pids = [*guacd_children(proc.pid), proc.pid]
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, sig)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and (proc.poll() is None or any(Path(f"/proc/{p}").exists()
-                                                                          for p in pids[:-1])):
-            time.sleep(0.1)
-        if proc.poll() is not None and not any(Path(f"/proc/{p}").exists() for p in pids[:-1]):
-            return
 
 
 def free_display() -> int:

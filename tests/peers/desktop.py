@@ -9,9 +9,11 @@ A machine without guacd/Xvnc skips these tests locally and fails them in CI.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -70,6 +72,32 @@ def _log(work: Path, name: str) -> object:
     return open(work / name, "wb")  # noqa: SIM115 - owned by the child process
 
 
+def guacd_children(pid: int) -> list[int]:
+    """guacd's per-connection processes: forked by its threads, so listed under every task."""
+    found: list[int] = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        with contextlib.suppress(OSError):
+            found += [int(c) for c in children.read_text().split()]
+    return found
+
+
+def stop_guacd(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to guacd and to each of its connection processes (each runs in a session of its own
+    and outlives guacd otherwise: a test run would leave one per desktop it opened); SIGKILL
+    whatever is left after 5 seconds."""
+    pids = [*guacd_children(proc.pid), proc.pid]
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and (proc.poll() is None or any(Path(f"/proc/{p}").exists()
+                                                                          for p in pids[:-1])):
+            time.sleep(0.1)
+        if proc.poll() is not None and not any(Path(f"/proc/{p}").exists() for p in pids[:-1]):
+            return
+
+
 @pytest.fixture(scope="session")
 def guacd_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     """A real guacd (debug log in its temp dir) for the whole test session."""
@@ -83,7 +111,7 @@ def guacd_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         wait_port(port, proc, "guacd")
         yield port
     finally:
-        _stop([proc])
+        stop_guacd(proc)
 
 
 def start_xvnc(work: Path, *, password: str | None = VNC_PASSWORD, geometry: str = "800x600",

@@ -19,7 +19,7 @@ from webgate.recording.storage import Storage
 
 log = logging.getLogger("webgate.recording")
 
-STARTED_WITHIN = 3.0  # seconds for guacd to create the file after ``ready``
+STARTED_WITHIN = 10.0  # seconds for guacd to create the file after ``ready`` (after its own VNC/RDP login, slow under load)
 SETTLE = 0.25  # the file is complete once its size stays the same this long (guacd closed it)
 SETTLE_MAX = 5.0
 
