@@ -120,3 +120,8 @@ def make_client(app: Any):  # type: ignore[no-untyped-def]
 
 
 from tests.helpers import *  # noqa: E402,F401,F403 - fixtures built on the helpers
+# Peers shared by several directories are defined here, once: a session-scoped fixture
+# imported into two modules would be two fixtures, started twice (and the second xrdp
+# would wait forever for the machine-wide lock the first one holds).
+from tests.peers.desktop import desktop, guacd_port  # noqa: E402,F401 - fixtures
+from tests.peers.xrdp import xrdp, xrdp_server  # noqa: E402,F401 - fixtures

@@ -16,11 +16,9 @@ import pytest
 
 from tests.e2e.conftest import ADMIN_PASSWORD, ARTIFACTS, LiveServer
 from tests.e2e.test_foundation_flow import api_login, ui_password_step
-from tests.peers import desktop as desktop_peer
 from tests.peers.desktop import VNC_PASSWORD, Desktop
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-desktop, guacd_port = desktop_peer.desktop, desktop_peer.guacd_port  # the fixtures
 ALICE_PASSWORD = "Wonder-Land-2026!"  # noqa: S105 - a throwaway test user
 PANEL = '[data-testid="desktop-panel"]:visible'
 

@@ -13,11 +13,9 @@ import pytest
 from tests.e2e.conftest import ADMIN_PASSWORD, ARTIFACTS, LiveServer
 from tests.e2e.test_desktop import ALICE_PASSWORD, PANEL, make_alice, serve_desktops, wait_drawn
 from tests.e2e.test_foundation_flow import api_login, ui_password_step
-from tests.peers import desktop as desktop_peer
 from tests.peers.desktop import VNC_PASSWORD, Desktop
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-desktop, guacd_port = desktop_peer.desktop, desktop_peer.guacd_port  # the fixtures
 
 
 @pytest.fixture

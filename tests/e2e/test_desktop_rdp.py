@@ -25,12 +25,9 @@ from tests.e2e.test_desktop import (
     wait_drawn,
 )
 from tests.e2e.test_foundation_flow import api_login, ui_password_step
-from tests.peers import desktop as desktop_peer
-from tests.peers import xrdp as xrdp_peer
 from tests.peers.xrdp import RdpPeer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-guacd_port, xrdp, xrdp_server = desktop_peer.guacd_port, xrdp_peer.xrdp, xrdp_peer.xrdp_server  # the fixtures
 
 SCREEN_SIZE = """() => {
   const d = document.querySelector('[data-testid="desktop-display"] .wg-desk-screen > div')

@@ -26,10 +26,8 @@ from tests.e2e.test_desktop import (
     wait_drawn,
 )
 from tests.e2e.test_foundation_flow import api_login, ui_password_step
-from tests.peers import desktop as desktop_peer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-guacd_port = desktop_peer.guacd_port  # the fixture
 PAGE = b"""<!doctype html><html><body style="margin:0;background:rgb(255,0,170)">
 <h1 style="font-size:64px;color:#fff">webgate applet page</h1></body></html>"""
 

@@ -17,10 +17,8 @@ from tests.e2e.conftest import ADMIN_PASSWORD, ARTIFACTS, LiveServer
 from tests.e2e.test_desktop import PANEL
 from tests.e2e.test_foundation_flow import api_login, ui_password_step
 from tests.integration.test_remoteapp import WEB_SECRET_TEXT, LoginSite
-from tests.peers import desktop as desktop_peer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-guacd_port = desktop_peer.guacd_port  # the fixture
 ALICE_PASSWORD = "Wonder-Land-2026!"  # noqa: S105 - a throwaway test user
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.peers.desktop import desktop, guacd_port  # noqa: F401 - fixtures
 from tests.peers.gateway import gateway  # noqa: F401 - fixture
 from tests.peers.sshd import (  # noqa: F401 - fixture and names the test modules import from here
     KEY_PASSPHRASE,

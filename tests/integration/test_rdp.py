@@ -24,9 +24,9 @@ import pytest
 
 from tests.integration.terminal_client import grant, make_account, user_and_cookie
 from tests.integration.test_vnc import _ended_row
-from tests.peers.desktop import GuacClient, guacd_port  # noqa: F401 - fixture
+from tests.peers.desktop import GuacClient
 from tests.peers.sshd import free_port
-from tests.peers.xrdp import RdpPeer, need_fuse, xrdp, xrdp_server  # noqa: F401 - fixtures
+from tests.peers.xrdp import RdpPeer, need_fuse
 from webgate.db.models import Asset, FileTransfer, OperationLog, Organization, Session
 from webgate.protocols.guacamole.instruction import Parser, encode
 from webgate.protocols.rdp import drive_dir

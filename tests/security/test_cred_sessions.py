@@ -34,9 +34,9 @@ from tests.integration.telnet_peer import TelnetPeer, telnetd_peer  # noqa: F401
 from tests.integration.terminal_client import Term, browser_cookie
 from tests.integration.test_kubernetes import k8s, kubelet  # noqa: F401 - fixtures
 from tests.integration.test_remoteapp import LoginSite, site  # noqa: F401 - fixture
-from tests.peers.desktop import VNC_PASSWORD, Desktop, GuacClient, desktop, guacd_port  # noqa: F401 - fixtures
+from tests.peers.desktop import VNC_PASSWORD, Desktop, GuacClient
 from tests.peers.sshd import SshPeer
-from tests.peers.xrdp import RdpPeer, xrdp, xrdp_server  # noqa: F401 - fixtures
+from tests.peers.xrdp import RdpPeer
 from tests.security._db import cells_containing
 from tests.security.test_cred import _every_get
 from webgate.db.models import Account, Session

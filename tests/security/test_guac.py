@@ -21,7 +21,7 @@ import pytest
 import websockets
 
 from tests.integration.terminal_client import grant, make_account, user_and_cookie
-from tests.peers.desktop import VNC_PASSWORD, Desktop, GuacClient, desktop, guacd_port  # noqa: F401 - fixtures
+from tests.peers.desktop import VNC_PASSWORD, Desktop, GuacClient
 from webgate.db.models import Asset, OperationLog, Organization, Session
 from webgate.protocols.guacamole.instruction import encode
 from webgate.services import Services
