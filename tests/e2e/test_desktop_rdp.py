@@ -157,8 +157,16 @@ def test_rdp_clipboard_both_ways(rdp_server: LiveServer, browser, xrdp: RdpPeer)
            == text.input_value(), timeout=5)
 
     # On a tablet: a double tap on the second line's first word ("touch") selects and copies it too.
-    text.fill("")
-    for _ in range(2):
-        page.touchscreen.tap(box["x"] + 12, box["y"] + 21)
-    _until("the tapped word in the panel", lambda: text.input_value() == "touch", timeout=10)
+    # Two taps make a double click only when they come close enough together; on a loaded
+    # machine the browser may space them out, so a tablet user's second try is allowed too.
+    for attempt in range(3):
+        text.fill("")
+        for _ in range(2):
+            page.touchscreen.tap(box["x"] + 12, box["y"] + 21)
+        try:
+            _until("the tapped word in the panel", lambda: text.input_value() == "touch", timeout=6)
+            break
+        except AssertionError:
+            if attempt == 2:
+                raise
     page.screenshot(path=str(ARTIFACTS / "e2e-desktop-rdp-clipboard.png"))
