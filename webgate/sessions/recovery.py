@@ -19,9 +19,11 @@ socket sends that ``exit`` frame and closes with 1000, and only then does uvicor
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shutil
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -97,6 +99,19 @@ def open_sockets(services: Services) -> set[asyncio.Task[Any]]:
     if tasks is None:
         tasks = services.extras["terminal_sockets"] = set()
     return tasks  # type: ignore[no-any-return]
+
+
+@contextlib.contextmanager
+def awaited_at_shutdown(services: Services) -> Iterator[None]:
+    """Run a session socket's body so that a clean stop waits for it to say goodbye."""
+    me = asyncio.current_task()
+    if me is not None:
+        open_sockets(services).add(me)
+    try:
+        yield
+    finally:
+        if me is not None:
+            open_sockets(services).discard(me)
 
 
 async def drain(services: Services) -> int:

@@ -48,7 +48,7 @@ from webgate.services import Services
 from webgate.sessions.endings import Ending, ending_for
 from webgate.sessions.graphical import ClientLeft, GraphicalSession
 from webgate.sessions.lifecycle import Credentials, OpenRequest
-from webgate.sessions.recovery import open_sockets
+from webgate.sessions.recovery import awaited_at_shutdown
 from webgate.ws._common import cross_site, disconnect_ending, query_int, reader_ending
 
 log = logging.getLogger("webgate.ws")
@@ -327,20 +327,16 @@ async def guacamole_endpoint(websocket: WebSocket) -> None:
         return
     wanted = websocket.scope.get("subprotocols") or []
     await websocket.accept(subprotocol="guacamole" if "guacamole" in wanted else None)
-    me = asyncio.current_task()
-    if me is not None:  # a clean shutdown waits for this socket to say goodbye (sessions/recovery.py)
-        open_sockets(services).add(me)
-    try:
-        if principal is None or not principal.done:
-            raise Unauthenticated("Your login has expired; log in again to open a remote desktop.")
-        await GuacamoleConnection(websocket, services, principal).serve()
-    except WebgateError as exc:
-        await _fail(websocket, exc)
-    except Exception:
-        log.exception("guacamole WebSocket failed")
-        await _fail(websocket, WebgateError())
-    finally:
-        open_sockets(services).discard(me)  # type: ignore[arg-type]
+    with awaited_at_shutdown(services):  # a clean stop waits for this socket's goodbye
+        try:
+            if principal is None or not principal.done:
+                raise Unauthenticated("Your login has expired; log in again to open a remote desktop.")
+            await GuacamoleConnection(websocket, services, principal).serve()
+        except WebgateError as exc:
+            await _fail(websocket, exc)
+        except Exception:
+            log.exception("guacamole WebSocket failed")
+            await _fail(websocket, WebgateError())
 
 
 async def _fail(websocket: WebSocket, exc: WebgateError) -> None:

@@ -31,7 +31,7 @@ from webgate.errors import (
 from webgate.services import Services
 from webgate.sessions.endings import Ending, ending_for
 from webgate.sessions.lifecycle import Credentials, LiveSession, OpenRequest
-from webgate.sessions.recovery import open_sockets
+from webgate.sessions.recovery import awaited_at_shutdown
 from webgate.sessions.registry import live_sessions
 from webgate.terminal.gate import InputRefused
 from webgate.ws._common import cross_site, disconnect_ending, query_int, reader_ending
@@ -239,22 +239,17 @@ async def terminal_endpoint(websocket: WebSocket) -> None:
         await websocket.close(code=4403)
         return
     await websocket.accept()
-    conn: TerminalConnection | None = None
-    me = asyncio.current_task()
-    if me is not None:  # a clean shutdown waits for this socket to say goodbye (sessions/recovery.py)
-        open_sockets(services).add(me)
-    try:
-        if principal is None or not principal.done:
-            raise Unauthenticated("Your login has expired; log in again to open a terminal.")
-        conn = TerminalConnection(websocket, services, principal)
-        await conn.serve()
-    except WebgateError as exc:
-        await _fail(websocket, exc)
-    except Exception:
-        log.exception("terminal WebSocket failed")
-        await _fail(websocket, WebgateError())
-    finally:
-        open_sockets(services).discard(me)  # type: ignore[arg-type]
+    with awaited_at_shutdown(services):  # a clean stop waits for this socket's goodbye
+        try:
+            if principal is None or not principal.done:
+                raise Unauthenticated("Your login has expired; log in again to open a terminal.")
+            conn = TerminalConnection(websocket, services, principal)
+            await conn.serve()
+        except WebgateError as exc:
+            await _fail(websocket, exc)
+        except Exception:
+            log.exception("terminal WebSocket failed")
+            await _fail(websocket, WebgateError())
 
 
 async def _fail(websocket: WebSocket, exc: WebgateError) -> None:
