@@ -11,14 +11,12 @@ import asyncio
 import gzip
 import hashlib
 import json
-import time
 import uuid
 
 import pytest
-import websockets
 
-from tests.integration.terminal_client import grant, make_account, user_and_cookie
-from tests.peers.desktop import VNC_PASSWORD, Desktop, GuacClient
+from tests.integration.terminal_client import make_account, user_and_cookie
+from tests.peers.desktop import VNC_PASSWORD, Desktop, GuacClient, ended_row, open_vnc
 from webgate.db.models import Asset, OperationLog, Organization, Session
 from webgate.protocols.guacamole.instruction import Parser, encode
 from webgate.services import Services
@@ -41,31 +39,9 @@ async def _vnc_asset(services: Services, port: int, password: str, actions: tupl
     return str(asset.id), "vncacct", ",".join(actions)
 
 
-async def _open(services: Services, gateway: str, desktop: Desktop, password: str = VNC_PASSWORD,
-                actions: tuple[str, ...] = ("connect",)) -> GuacClient:
-    user, cookie = await user_and_cookie(services, gateway)
-    asset_id, account, _ = await _vnc_asset(services, desktop.vnc_port, password)
-    asset = await Asset.get(id=asset_id)
-    perm = await grant(user, asset, [account], actions)
-    perm.protocols = ["vnc"]
-    await perm.save()
-    return await GuacClient.connect(gateway, cookie, f"asset={asset_id}&account={account}&width=800&height=600")
-
-
-async def _ended_row(timeout: float = 15) -> Session:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        rows = await Session.all()
-        # finish() updates the row, then writes the disconnect audit row: wait for both
-        if rows and rows[0].status == "ended" and await OperationLog.filter(action="disconnect").exists():
-            return rows[0]
-        await asyncio.sleep(0.1)
-    raise AssertionError("the session row was not finalised")
-
-
 async def test_browser_sees_tunnel_id_then_drawing_and_recording_is_complete(
         services: Services, gateway: str, desktop: Desktop) -> None:
-    client = await _open(services, gateway, desktop)
+    client = await open_vnc(services, gateway, desktop)
     await client.until("img")
     await client.until("sync")
     first = client.messages[0]
@@ -81,7 +57,7 @@ async def test_browser_sees_tunnel_id_then_drawing_and_recording_is_complete(
     await client.send(encode("mouse", "100", "100", "0") + encode("key", "97", "1") + encode("key", "97", "0"))
     await client.until("", args=["ping", "12345"])  # the internal ping is answered by the gateway
     await client.ws.close()
-    row = await _ended_row()
+    row = await ended_row()
     assert row.protocol == "vnc" and row.end_reason == "client_closed" and row.id != tunnel_id
     assert info["session_id"] == str(row.id)
     assert row.bytes_out > 0 and row.bytes_in > 0 and row.recording_key.endswith(".guac.gz")
@@ -100,10 +76,10 @@ async def test_browser_sees_tunnel_id_then_drawing_and_recording_is_complete(
 
 async def test_wrong_password_is_a_clear_error_not_a_session(services: Services, gateway: str,
                                                             desktop: Desktop) -> None:
-    client = await _open(services, gateway, desktop, password="wrong-one")
+    client = await open_vnc(services, gateway, desktop, password="wrong-one")
     error = await client.until("error")
     assert error[2] == "519" and "refused the login" in error[1]
-    row = await _ended_row()
+    row = await ended_row()
     assert row.end_reason == "login_failed"
 
 
@@ -117,22 +93,14 @@ async def test_wrong_password_is_a_clear_error_not_a_session(services: Services,
 ])
 async def test_injection_closes_with_error_and_audit(services: Services, gateway: str, desktop: Desktop,
                                                      attack: str) -> None:
-    client = await _open(services, gateway, desktop)
+    client = await open_vnc(services, gateway, desktop)
     await client.until("sync")
     await client.send(attack)
     error = await client.until("error")
     assert error[2] == "768"
-    for _ in range(50):
-        if client.closed:
-            break
-        try:
-            await asyncio.wait_for(client.ws.recv(), 0.1)
-        except TimeoutError:
-            pass
-        except websockets.ConnectionClosed:
-            client.closed = True
+    await client.wait_closed(5)
     assert client.ws.close_code == 1008
-    row = await _ended_row()
+    row = await ended_row()
     assert row.end_reason == "protocol_error"
     refused = await OperationLog.filter(action="input_refused").first()
     assert refused is not None and refused.resource_id == str(row.id)
@@ -150,7 +118,7 @@ async def test_without_permission_an_error_and_no_session(services: Services, ga
 
 async def test_a_length_lie_while_opening_is_refused_and_audited(services: Services, gateway: str,
                                                                  desktop: Desktop) -> None:
-    client = await _open(services, gateway, desktop)
+    client = await open_vnc(services, gateway, desktop)
     await client.send("4.size,2.1024;")
     error = await client.until("error")
     assert error[2] == "768"
@@ -164,11 +132,11 @@ async def test_killed_session_ends_with_a_sentence_and_523(services: Services, g
                                                            desktop: Desktop) -> None:
     from webgate.sessions.control import request_kill
 
-    client = await _open(services, gateway, desktop)
+    client = await open_vnc(services, gateway, desktop)
     await client.until("sync")
     row = (await Session.all())[0]
     assert row.status == "live"
     assert await request_kill(services, row.id, "admin") is True
     error = await client.until("error")
     assert error[2] == "523" and "ended by admin" in error[1]
-    assert (await _ended_row()).end_reason == "killed"
+    assert (await ended_row()).end_reason == "killed"

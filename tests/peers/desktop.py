@@ -25,7 +25,9 @@ import websockets
 
 from tests.conftest import peer_missing
 from tests.peers.sshd import free_port
+from webgate.db.models import Asset, OperationLog, Organization, Session
 from webgate.protocols.guacamole.instruction import Parser, encode
+from webgate.services import Services
 
 VNC_PASSWORD = "vnc-pass1"
 
@@ -204,5 +206,45 @@ class GuacClient:
                 if instruction[0] == "sync":
                     await self.ws.send(encode("sync", instruction[1]))
 
+    async def wait_closed(self, timeout: float = 10) -> None:
+        """Read (and drop) until the gateway closes the socket, or ``timeout`` runs out."""
+        for _ in range(int(timeout * 10)):
+            if self.closed:
+                return
+            try:
+                await asyncio.wait_for(self.ws.recv(), 0.1)
+            except TimeoutError:
+                pass
+            except websockets.ConnectionClosed:
+                self.closed = True
+
     async def send(self, text: str) -> None:
         await self.ws.send(text)
+
+
+async def open_vnc(services: Services, gateway: str, desktop: Desktop, password: str = VNC_PASSWORD,
+                   actions: tuple[str, ...] = ("connect",)) -> GuacClient:
+    """A new user allowed ``actions`` on a VNC asset of ``desktop``, connected through the gateway."""
+    from tests.integration.terminal_client import grant, make_account, user_and_cookie
+
+    user, cookie = await user_and_cookie(services, gateway)
+    org = await Organization.get(is_default=True)
+    asset = await Asset.create(org=org, name="desk01", address="127.0.0.1", platform="linux",
+                               protocols=[{"name": "vnc", "port": desktop.vnc_port}])
+    await make_account(services, asset, "vncacct", "", secret=password)
+    perm = await grant(user, asset, ["vncacct"], actions)
+    perm.protocols = ["vnc"]
+    await perm.save()
+    return await GuacClient.connect(gateway, cookie, f"asset={asset.id}&account=vncacct&width=800&height=600")
+
+
+async def ended_row(timeout: float = 15) -> Session:
+    """The (only) session row once finalised: finish() updates the row, then writes the
+    disconnect audit row, so wait for both."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rows = await Session.all()
+        if rows and rows[0].status == "ended" and await OperationLog.filter(action="disconnect").exists():
+            return rows[0]
+        await asyncio.sleep(0.1)
+    raise AssertionError("the session row was not finalised")

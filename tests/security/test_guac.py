@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 
 import pytest
 import websockets
 
-from tests.integration.terminal_client import grant, make_account, user_and_cookie
-from tests.peers.desktop import VNC_PASSWORD, Desktop, GuacClient
-from webgate.db.models import Asset, OperationLog, Organization, Session
+from tests.peers.desktop import Desktop, GuacClient, ended_row, open_vnc
+from webgate.db.models import OperationLog, Session
 from webgate.protocols.guacamole.instruction import encode
 from webgate.services import Services
 from webgate.settings import Settings
@@ -38,47 +36,12 @@ def settings(settings: Settings, desktop: Desktop) -> Settings:  # noqa: F811 - 
     return settings.with_(guacd=(("127.0.0.1", desktop.guacd_port),), allow_targets=("127.0.0.0/8",))
 
 
-async def _open(services: Services, gateway: str, desktop: Desktop,  # noqa: F811 - fixture
-                actions: tuple[str, ...] = ("connect",)) -> GuacClient:
-    user, cookie = await user_and_cookie(services, gateway)
-    org = await Organization.get(is_default=True)
-    asset = await Asset.create(org=org, name="desk01", address="127.0.0.1", platform="linux",
-                               protocols=[{"name": "vnc", "port": desktop.vnc_port}])
-    await make_account(services, asset, "vncacct", "", secret=VNC_PASSWORD)
-    perm = await grant(user, asset, ["vncacct"], actions)
-    perm.protocols = ["vnc"]
-    await perm.save()
-    return await GuacClient.connect(gateway, cookie, f"asset={asset.id}&account=vncacct&width=800&height=600")
-
-
-async def _closed(client: GuacClient) -> None:
-    for _ in range(100):
-        if client.closed:
-            return
-        try:
-            await asyncio.wait_for(client.ws.recv(), 0.1)
-        except TimeoutError:
-            pass
-        except websockets.ConnectionClosed:
-            client.closed = True
-
-
-async def _ended_row() -> Session:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        rows = await Session.all()
-        if rows and rows[0].status == "ended" and await OperationLog.filter(action="disconnect").exists():
-            return rows[0]
-        await asyncio.sleep(0.1)
-    raise AssertionError("the session row was not finalised")
-
-
 async def _assert_refused(client: GuacClient, why: str) -> None:
     error = await client.until("error")
     assert error[2] == "768", error
-    await _closed(client)
+    await client.wait_closed()
     assert client.ws.close_code == 1008
-    row = await _ended_row()
+    row = await ended_row()
     assert row.end_reason == "protocol_error"
     refused = await OperationLog.filter(action="input_refused").first()
     assert refused is not None and refused.resource_id == str(row.id)
@@ -109,7 +72,7 @@ ATTACKS = {
 async def test_attack_is_refused_audited_and_closed(services: Services, gateway: str, desktop: Desktop,  # noqa: F811
                                                     name: str) -> None:
     attack, actions, why = ATTACKS[name]
-    client = await _open(services, gateway, desktop, actions)
+    client = await open_vnc(services, gateway, desktop, actions=actions)
     await client.until("sync")
     await client.send(attack)
     await _assert_refused(client, why)
@@ -117,18 +80,18 @@ async def test_attack_is_refused_audited_and_closed(services: Services, gateway:
 
 async def test_the_same_clipboard_passes_when_paste_is_permitted(services: Services, gateway: str,
                                                                  desktop: Desktop) -> None:  # noqa: F811
-    client = await _open(services, gateway, desktop, PASTE)
+    client = await open_vnc(services, gateway, desktop, actions=PASTE)
     await client.until("sync")
     await client.send(CLIP + encode("blob", "0", "aGVsbG8g8J+YgA==") + encode("end", "0") + encode("", "ping", "7"))
     await client.until("", args=["ping", "7"])  # answered after the clipboard, so that passed the filter
     assert "error" not in client.opcodes()
     assert (await Session.get()).status == "live"
     await client.ws.close()
-    assert (await _ended_row()).end_reason == "client_closed"
+    assert (await ended_row()).end_reason == "client_closed"
 
 
 async def test_invalid_utf8_in_a_binary_frame(services: Services, gateway: str, desktop: Desktop) -> None:  # noqa: F811
-    client = await _open(services, gateway, desktop)
+    client = await open_vnc(services, gateway, desktop)
     await client.until("sync")
     await client.ws.send(b"4.sync,1.\xff;")
     await _assert_refused(client, "UTF-8")
@@ -136,30 +99,30 @@ async def test_invalid_utf8_in_a_binary_frame(services: Services, gateway: str, 
 
 async def test_invalid_utf8_in_a_text_frame_is_closed_by_the_socket(services: Services, gateway: str,
                                                                     desktop: Desktop) -> None:  # noqa: F811
-    client = await _open(services, gateway, desktop)
+    client = await open_vnc(services, gateway, desktop)
     await client.until("sync")
     with contextlib.suppress(websockets.ConnectionClosed):
         await client.ws.send(b"4.sync,1.\xc0\xaf;", text=True)
-    await _closed(client)
+    await client.wait_closed()
     assert client.ws.close_code == 1007
-    assert (await _ended_row()).end_reason == "protocol_error"  # not "closed from the browser"
+    assert (await ended_row()).end_reason == "protocol_error"  # not "closed from the browser"
 
 
 async def test_a_message_over_the_servers_frame_limit(services: Services, production_gateway: str,
                                                       desktop: Desktop) -> None:  # noqa: F811
     """``webgate serve`` caps frames at 1 MiB: a 10 MiB message is cut by the socket (1009)."""
-    client = await _open(services, production_gateway, desktop)
+    client = await open_vnc(services, production_gateway, desktop)
     await client.until("sync")
     with contextlib.suppress(websockets.ConnectionClosed):
         await client.send(encode("key", "65", "1") * ((10 << 20) // 15))  # valid instructions, 10 MiB
-    await _closed(client)
+    await client.wait_closed()
     assert client.ws.close_code == 1009
-    assert (await _ended_row()).end_reason == "protocol_error"
+    assert (await ended_row()).end_reason == "protocol_error"
 
 
 async def test_a_flood_before_the_session_opens_is_refused(services: Services, gateway: str,
                                                            desktop: Desktop) -> None:  # noqa: F811
-    client = await _open(services, gateway, desktop)
+    client = await open_vnc(services, gateway, desktop)
     await client.send(encode("mouse", "1", "1", "0") * 65)  # held while opening: at most 64
     error = await client.until("error")
     assert error[2] == "768"
