@@ -14,7 +14,7 @@ import shutil
 import uuid
 from pathlib import Path
 
-from webgate.recording.asciicast import Finished, _gzip_and_hash
+from webgate.recording.asciicast import Finished, NullRecorder, _gzip_and_hash
 from webgate.recording.storage import Storage
 
 log = logging.getLogger("webgate.recording")
@@ -58,26 +58,15 @@ def guac_recording_key(session_id: uuid.UUID) -> str:
     return f"guacamole/{session_id.hex[:2]}/{session_id}.guac.gz"
 
 
-class GuacRecording:
-    """The Recorder seam for a file guacd writes (``output``/``input`` see nothing here)."""
+class GuacRecording(NullRecorder):
+    """The Recorder seam for a file guacd writes: the stream taps do nothing (guacd sees the
+    stream itself), only ``finalize`` works."""
 
     def __init__(self, *, session_id: uuid.UUID, path: Path, storage: Storage) -> None:
         self._id = session_id
         self.path = path
         self._storage = storage
         self._done = False
-
-    def output(self, data: bytes) -> None:
-        return None
-
-    def input(self, data: bytes) -> None:
-        return None
-
-    def resize(self, cols: int, rows: int) -> None:
-        return None
-
-    def flush(self) -> None:
-        return None
 
     async def _settled(self) -> None:
         loop = asyncio.get_running_loop()
