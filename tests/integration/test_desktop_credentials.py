@@ -21,8 +21,8 @@ import pytest
 
 from tests.integration.terminal_client import grant, make_account, user_and_cookie
 from tests.integration.test_rdp import first_frame
-from tests.integration.test_vnc import _ended_row
 from tests.peers.desktop import VNC_PASSWORD, Desktop, GuacClient
+from tests.peers.desktop import ended_row as _ended_row
 from tests.peers.xrdp import RdpPeer
 from webgate.db.models import Asset, LoginLog, OperationLog, Organization, Session
 from webgate.protocols.guacamole.instruction import encode

@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 
 from tests.integration.terminal_client import grant, make_account, user_and_cookie
-from tests.integration.test_vnc import _ended_row
 from tests.peers.desktop import GuacClient
+from tests.peers.desktop import ended_row as _ended_row
 from tests.peers.sshd import free_port
 from tests.peers.xrdp import RdpPeer, need_fuse
 from webgate.db.models import Asset, FileTransfer, OperationLog, Organization, Session
