@@ -53,7 +53,7 @@ from webgate.sessions.lifecycle import (
     OpenRequest,
     _audit,
     _authorize,
-    _watermark,
+    _create_row,
 )
 from webgate.sessions.registry import live_sessions
 from webgate.sessions.transfers import DRIVE_TRIES, Transfers, drive_offered
@@ -169,14 +169,8 @@ class GraphicalSession(LiveSession):
         else:
             username, (password, _) = grant.username, reveal(services, grant.account)
         policy = await services.policy(grant.asset.org_id)
-        row = await Session.create(
-            org_id=grant.asset.org_id, user_id=principal.user.id, username=principal.user.username,
-            asset_id=grant.asset.id, asset_name=grant.asset.name, account_username=username[:128],
-            protocol=req.protocol, client_ip=req.client_ip[:64], user_agent=req.user_agent[:512],
-            node_name=services.settings.node_name, status="starting", started_at=now,
-            playback={"format": "guacamole", "width": display.width, "height": display.height})
-        row.watermark = _watermark(policy, row, now.strftime("%Y-%m-%d %H:%M"))
-        await Session.filter(id=row.id).update(watermark=row.watermark)
+        row = await _create_row(services, principal, grant, req, username, policy, now,
+                                playback={"format": "guacamole", "width": display.width, "height": display.height})
         session = cls(services, row, grant, policy)
         session.principal, session.request = principal, req
         live_sessions(services).add(session)

@@ -104,6 +104,19 @@ def _watermark(policy: dict[str, Any], row: Session, when: str) -> dict[str, Any
     return {"enabled": bool(settings.get("enabled")), "content": content, "text": text}
 
 
+async def _create_row(services: Services, principal: Principal, grant: Grant, req: OpenRequest, username: str,
+                      policy: dict[str, Any], now: datetime, *, playback: dict[str, Any]) -> Session:
+    """The session row, terminal or desktop, with its watermark: one INSERT (every write here delays the prompt)."""
+    row = Session(
+        org_id=grant.asset.org_id, user_id=principal.user.id, username=principal.user.username,
+        asset_id=grant.asset.id, asset_name=grant.asset.name, account_username=username[:128],
+        protocol=req.protocol, client_ip=req.client_ip[:64], user_agent=req.user_agent[:512],
+        node_name=services.settings.node_name, status="starting", started_at=now, playback=playback)
+    row.watermark = _watermark(policy, row, now.strftime("%Y-%m-%d %H:%M"))
+    await row.save(force_create=True)
+    return row
+
+
 async def _authorize(services: Services, principal: Principal, req: OpenRequest, now: datetime) -> Grant:
     """THE authorisation call for terminal sessions: at open and on every re-check."""
     if req.protocol == "remoteapp":  # judged as the applet's protocol (https, mysql…) on the asset it opens
@@ -191,14 +204,8 @@ class LiveSession:
             private_key, passphrase = reveal(services, grant.account)
         else:
             password, _ = reveal(services, grant.account)
-        row = Session(
-            org_id=grant.asset.org_id, user_id=principal.user.id, username=principal.user.username,
-            asset_id=grant.asset.id, asset_name=grant.asset.name, account_username=username[:128],
-            protocol=req.protocol, client_ip=req.client_ip[:64], user_agent=req.user_agent[:512],
-            node_name=services.settings.node_name, status="starting", started_at=now,
-            playback={"format": "asciicast-v2", "cols": req.cols, "rows": req.rows})
-        row.watermark = _watermark(policy, row, now.strftime("%Y-%m-%d %H:%M"))
-        await row.save(force_create=True)  # one INSERT with the watermark: every write here delays the prompt
+        row = await _create_row(services, principal, grant, req, username, policy, now,
+                                playback={"format": "asciicast-v2", "cols": req.cols, "rows": req.rows})
         session = cls(services, row, grant, policy)
         session.principal, session.request = principal, req
         live_sessions(services).add(session)
