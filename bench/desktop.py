@@ -14,7 +14,7 @@ Clients (bench/desktop_clients.py, one Python client for all, answering every ``
 once like guacamole-common-js): *direct* speaks to guacd itself (the handshake webgate
 does); *guacamole-lite* (npm, Node.js, ``NODE_CACHE`` outside the repo) and *webgate*
 (``python -m webgate serve``, SQLite in a temp dir, a VNC asset provisioned through the
-REST API; also with guacd's recording off, bench/desktop_norec.py) are WebSocket tunnels.
+REST API; also with its recording off, bench/desktop_norec.py) are WebSocket tunnels.
 
 1. Throughput on *busy*: one session at a time, after its first frame, ``--seconds`` of
    instructions and bytes received; median of ``--repeats`` interleaved repeats. Relay CPU
@@ -124,7 +124,7 @@ async def throughput(name: str, opener: Opener, vnc_port: int, pid: int | None, 
     n1, b1, t1 = driver.instructions, driver.nbytes, time.perf_counter()
     cpu = cpu_seconds(pid) - cpu0 if pid else 0.0
     await finish(driver, task)
-    await quiet(guacd_pid)  # guacd has closed the recording: webgate collects (gzips) it now
+    await quiet(guacd_pid)  # guacd has hung up: webgate gzips and stores the recording now
     total = (await settled_cpu(pid) - cpu0) if pid else 0.0
     res.add_throughput(name, n1 - n0, b1 - b0, t1 - t0, cpu, total)
     mb = (b1 - b0) / 1e6
@@ -313,7 +313,7 @@ async def main() -> None:
 
         print(f"2. latency on the light desktop, {args.sessions} sessions per path, {args.windows} rounds "
               "(interleaved)", flush=True)
-        relays = [n for n in names if n != NOREC]  # the recording is guacd's work: throughput shows it
+        relays = [n for n in names if n != NOREC]  # the recording's cost shows in the throughput
         for i in range(args.windows):
             for name in relays[i % len(relays):] + relays[:i % len(relays)]:
                 opener, pid = openers[name]

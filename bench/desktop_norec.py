@@ -1,10 +1,10 @@
-"""`webgate serve` with guacd's session recording switched off, for the desktop relay comparison.
+"""`webgate serve` with recording switched off, for the desktop relay comparison.
 
 webgate has no setting that turns recording off (recording is audit evidence). With it
-on, guacd also writes every instruction to the recording file and the gateway gzips it at
-the end, work the direct client and guacamole-lite do not cause; this launcher drops the
-recording parameters from the guacd handshake and keeps the session's ``NullRecorder``,
-so that the relay itself is compared. Benchmark use only.
+on, the gateway also appends every relayed batch to the session's spool and gzips it at
+the end, work the direct client and guacamole-lite do not do; this launcher gives each
+desktop session a ``NullRecorder`` instead, so that the relay itself is compared.
+Benchmark use only.
 """
 
 from __future__ import annotations
@@ -19,25 +19,12 @@ from webgate.__main__ import main  # noqa: E402
 from webgate.recording.asciicast import NullRecorder  # noqa: E402
 from webgate.sessions import graphical  # noqa: E402
 
-_dial = graphical.GraphicalSession._dial
+
+def _unrecorded(**_: Any) -> NullRecorder:
+    return NullRecorder()
 
 
-def _no_recording_parameters(folder: Path) -> dict[str, str]:
-    return {}
-
-
-async def _started(self: Any, connected: Any, recording: Any) -> bool:
-    return True
-
-
-async def _dial_unrecorded(self: Any, *args: Any, **kwargs: Any) -> None:
-    await _dial(self, *args, **kwargs)
-    self.recorder = NullRecorder()
-
-
-graphical.recording_parameters = _no_recording_parameters  # type: ignore[assignment]
-graphical.GraphicalSession._recording_started = _started  # type: ignore[method-assign]
-graphical.GraphicalSession._dial = _dial_unrecorded  # type: ignore[method-assign]
+graphical.GuacRecorder = _unrecorded  # type: ignore[assignment,misc]
 
 if __name__ == "__main__":
     sys.exit(main())

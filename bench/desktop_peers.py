@@ -6,7 +6,7 @@ outside the repository (``NODE_CACHE``) and is run by a small server script writ
 run time; its connection token is what its README describes: AES-256-CBC over the JSON
 connection settings, ``base64(JSON {iv, value})``. webgate is the real
 ``python -m webgate serve`` (SQLite in the temp dir, bench/terminal_peers.py), provisioned
-with a VNC asset through the REST API, and the same with guacd's recording switched off
+with a VNC asset through the REST API, and the same with its recording switched off
 (bench/desktop_norec.py).
 """
 

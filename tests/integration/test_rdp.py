@@ -136,7 +136,7 @@ async def test_desktop_draws_and_the_recording_is_complete(services: Services, g
     recorded = parser.feed(text)
     assert parser.pending == 0 and text.endswith(";"), "the recording ends in a complete instruction"
     assert any(i[0] == "img" and i[3] == "0" for i in recorded) and "key" in {i[0] for i in recorded}
-    assert not (services.settings.data_dir / "spool" / "guacamole" / str(row.id)).exists()
+    assert not (services.settings.data_dir / "spool" / "guacamole" / f"{row.id}.guac").exists(), "the spool is gone"
 
 
 async def test_tls_with_ignore_cert_works(services: Services, gateway: str, xrdp: RdpPeer) -> None:

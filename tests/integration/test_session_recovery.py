@@ -19,13 +19,13 @@ from tests.integration.terminal_client import (
     make_ssh_asset,
     user_and_cookie,
 )
-from tests.peers.gateway import serve
 from tests.peers.desktop import VNC_PASSWORD, Desktop, GuacClient
+from tests.peers.gateway import serve
 from webgate.db.models import Asset, OperationLog, Organization, Session
+from webgate.recording.guac import guac_spool_dir
 from webgate.services import Services
-from webgate.settings import Settings
-from webgate.recording.guac import RECORDING_NAME, recording_dir
 from webgate.sessions.recovery import GracefulServer, close_stale_sessions, terminal_spool_dir
+from webgate.settings import Settings
 
 pytestmark = pytest.mark.slow
 
@@ -69,17 +69,17 @@ async def test_a_desktop_recording_left_by_a_crash_is_stored_with_its_row(servic
     org = await Organization.get(is_default=True)
     row = await Session.create(org=org, username="alice", asset_name="desk01", protocol="vnc", node_name="test-node",
                                status="live", started_at=services.clock.now(), playback={"format": "guacamole"})
-    folder = recording_dir(services.settings.data_dir, row.id)
-    folder.mkdir(parents=True)
-    dump = "4.size,1.0,3.800,3.600;4.sync,3.123;"  # what guacd had written when the gateway died
-    (folder / RECORDING_NAME).write_text(dump)
+    spool = guac_spool_dir(services.settings.data_dir)
+    spool.mkdir(parents=True)
+    dump = "4.size,1.0,3.800,3.600;4.sync,3.123;"  # what the relay had written when the gateway died
+    (spool / f"{row.id}.guac").write_text(dump + "4.blob,1.0,")
 
     assert await close_stale_sessions(services) == 1
     row = await Session.get(id=row.id)
     assert row.end_reason == "gateway_restarted" and row.recording_key.endswith(".guac.gz")
     raw = await services.storage.get_bytes(row.recording_key)
     assert hashlib.sha256(raw).hexdigest() == row.recording_sha256 and gzip.decompress(raw).decode() == dump
-    assert not folder.exists()
+    assert not list(spool.iterdir())
 
 
 async def test_the_app_closes_stale_rows_when_it_starts(settings: Any, clock: Any) -> None:

@@ -68,8 +68,15 @@ async def test_browser_sees_tunnel_id_then_drawing_and_recording_is_complete(
     recorded = parser.feed(text)
     assert parser.pending == 0 and text.endswith(";"), "the recording ends in a complete instruction"
     opcodes = {i[0] for i in recorded}
-    assert {"size", "img", "sync"} <= opcodes and "key" in opcodes  # recording-include-keys
-    assert not (services.settings.data_dir / "spool" / "guacamole" / str(row.id)).exists()
+    assert {"size", "img", "sync"} <= opcodes and "key" in opcodes  # the person's keys, as guacd records them
+    keys = [i for i in recorded if i[0] == "key"]
+    assert [k[:3] for k in keys] == [["key", "97", "1"], ["key", "97", "0"]] and all(k[3].isdigit() for k in keys)
+    # What the browser was shown is what the auditor will see: the recording starts with the
+    # same instructions in the same order (the browser may have closed before reading the rest).
+    shown = [i for i in client.instructions if i[0] not in ("", "webgate")]
+    drawn = [i for i in recorded if i[0] not in ("key", "mouse")]
+    assert len(shown) > 2 and drawn[:len(shown)] == shown
+    assert not list((services.settings.data_dir / "spool" / "guacamole").iterdir()), "the spool is gone"
     actions = await OperationLog.filter(resource_type="session").values_list("action", flat=True)
     assert sorted(actions) == ["connect", "disconnect"]
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -188,39 +186,32 @@ async def _racy_guacd(offers: list[bool]) -> tuple[asyncio.Server, int, list[str
     return server, server.sockets[0].getsockname()[1], drives
 
 
-async def _handshake(port: int, tmp_path: Path, params: dict[str, str]) -> tuple[Any, Path]:
+async def _handshake(port: int, params: dict[str, str]) -> Any:
     from types import SimpleNamespace
 
     from webgate.protocols.guacamole.handshake import Display
     from webgate.protocols.guacamole.target import DesktopPlan
-    from webgate.recording.guac import GuacRecording
     from webgate.sessions.graphical import GraphicalSession
 
-    recording = tmp_path / "recording.guac"
-    recording.write_text("the lost connection's recording")
     me = SimpleNamespace(id="s1", services=SimpleNamespace(settings=SimpleNamespace(guacd=(("127.0.0.1", port),))))
     plan = DesktopPlan("rdp", dict(params))
-    connected = await GraphicalSession._handshake(me, plan, tmp_path, Display(),  # type: ignore[arg-type]
-                                                  GuacRecording(session_id=uuid.uuid4(), path=recording,
-                                                                storage=None))  # type: ignore[arg-type]
-    return connected, recording
+    return await GraphicalSession._handshake(me, plan, Display())  # type: ignore[arg-type]
 
 
-async def test_a_connection_guacd_did_not_offer_the_drive_on_is_replaced(tmp_path: Path) -> None:
+async def test_a_connection_guacd_did_not_offer_the_drive_on_is_replaced() -> None:
     server, port, drives = await _racy_guacd([False, False, True])
     async with server:
-        connected, recording = await _handshake(port, tmp_path, {"enable-drive": "true", "drive-path": "/d"})
+        connected = await _handshake(port, {"enable-drive": "true", "drive-path": "/d"})
         assert b"10.filesystem," in connected.pending and len(drives) == 3 == drives.count("/d")
-        assert not recording.exists(), "the lost connection's recording is not taken for the session's"
         connected.writer.close()
 
 
-async def test_the_race_is_run_three_times_at_most_and_only_for_a_drive(tmp_path: Path) -> None:
+async def test_the_race_is_run_three_times_at_most_and_only_for_a_drive() -> None:
     server, port, drives = await _racy_guacd([False] * 5)
     async with server:
-        connected, _ = await _handshake(port, tmp_path, {"enable-drive": "true"})
+        connected = await _handshake(port, {"enable-drive": "true"})
         assert len(drives) == 3 and b"10.filesystem," not in connected.pending  # the session goes on without
         connected.writer.close()
-        connected, recording = await _handshake(port, tmp_path, {"hostname": "h"})
-        assert len(drives) == 4 and recording.exists()
+        connected = await _handshake(port, {"hostname": "h"})
+        assert len(drives) == 4
         connected.writer.close()

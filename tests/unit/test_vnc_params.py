@@ -1,9 +1,8 @@
-"""VNC parameters from the permission, the recording directory, and guacd endpoint failover."""
+"""VNC parameters from the permission, and guacd endpoint failover."""
 
 from __future__ import annotations
 
 import asyncio
-import uuid
 from pathlib import Path
 
 import pytest
@@ -11,18 +10,12 @@ import pytest
 from webgate.protocols.guacamole.handshake import Display, NoGuacd, handshake_any
 from webgate.protocols.guacamole.instruction import Parser, encode
 from webgate.protocols.vnc import vnc_parameters
-from webgate.recording.guac import (
-    RECORDING_NAME,
-    prepare_recording_dir,
-    recording_dir,
-    recording_parameters,
-)
 
 
 def test_clipboard_follows_copy_and_paste_and_read_only_is_passed(tmp_path: Path) -> None:
     none = vnc_parameters(address="10.0.0.5", port=5901, password="s", actions={"connect"}, options={})
     assert none["disable-copy"] == "true" and none["disable-paste"] == "true" and none["read-only"] == ""
-    assert "recording-path" not in none
+    assert not any(key.startswith("recording") for key in none), "guacd is never asked to record"
     both = vnc_parameters(address="10.0.0.5", port=5901, password="s", actions={"connect", "copy", "paste"},
                           options={"color_depth": 16, "read_only": True}, read_only=False)
     assert both["disable-copy"] == "" and both["disable-paste"] == "" and both["read-only"] == "true"
@@ -30,19 +23,6 @@ def test_clipboard_follows_copy_and_paste_and_read_only_is_passed(tmp_path: Path
     odd = vnc_parameters(address="h", port=1, password=None, actions=(), options={"color_depth": "7",
                                                                                   "read_only": "false"})
     assert "color-depth" not in odd and odd["password"] == "" and odd["read-only"] == ""
-
-
-def test_every_desktop_protocol_records_with_keys(tmp_path: Path) -> None:
-    params = recording_parameters(tmp_path)
-    assert params["recording-path"] == str(tmp_path) and params["recording-name"] == RECORDING_NAME
-    assert params["create-recording-path"] == "true" and params["recording-include-keys"] == "true"
-
-
-def test_recording_dir_is_made_with_its_parents(tmp_path: Path) -> None:
-    sid = uuid.uuid4()
-    path = prepare_recording_dir(tmp_path / "missing" / "data", sid)
-    assert path == recording_dir(tmp_path / "missing" / "data", sid) and path.is_dir()
-    assert path.name == str(sid)
 
 
 async def _fake_guacd(ready: bool = True) -> tuple[asyncio.Server, int, list[list[str]]]:

@@ -5,7 +5,7 @@ policy → dial — and ``finish`` (inherited) finalises the row once, on every 
 What differs: the "dial" is the gateway's own guacd handshake with the parameters the
 protocol's planner (``protocols.DESKTOP_CONNECTORS``) built, output is relayed in whole
 Guacamole instructions, input arrives as already-filtered instructions, and the recording
-is written by guacd into a directory the gateway created and is collected at the end.
+is the relayed stream itself (``recording.guac``: the gateway writes what it relays).
 
 ``ready`` from guacd is not a successful login: a refused VNC password arrives after it as
 ``error … 519``; the relay stops on it and the session ends with a plain sentence.
@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from webgate.auth.principal import Principal
@@ -33,16 +32,10 @@ from webgate.protocols.guacamole.handshake import (
     handshake_any,
 )
 from webgate.protocols.guacamole.instruction import InstructionError, encode, parse_one
-from webgate.protocols.guacamole.relay import Relay, split_complete
+from webgate.protocols.guacamole.relay import Relay
 from webgate.protocols.guacamole.status import CLOSED_AT_ONCE, CLOSED_AT_ONCE_STATUS, describe
 from webgate.protocols.guacamole.target import DesktopPlan, DesktopTarget, Release
-from webgate.recording.guac import (
-    RECORDING_NAME,
-    STARTED_WITHIN,
-    GuacRecording,
-    prepare_recording_dir,
-    recording_parameters,
-)
+from webgate.recording.guac import GuacRecorder, guac_spool_dir
 from webgate.services import Services
 from webgate.sessions.endings import Ending, ending_for
 from webgate.sessions.grant import reveal
@@ -58,10 +51,11 @@ from webgate.sessions.lifecycle import (
 from webgate.sessions.registry import live_sessions
 from webgate.sessions.transfers import DRIVE_TRIES, Transfers, drive_offered
 from webgate.terminal.channel import ConnectFailed
+from webgate.terminal.taps import TapFailed, Taps
 
 log = logging.getLogger("webgate.sessions")
 
-MAX_HELD = 8 << 20  # bytes of drawing held back while waiting for the recording to start
+MAX_HELD = 8 << 20  # bytes of drawing held back while waiting for guacd to offer the shared drive
 NO_GUACD = "The remote desktop service (guacd) is not reachable. Tell your admin."
 CLOSED_AT_ONCE_WITHIN = 10.0  # seconds after ``ready``: an RDP hang-up this early, before any key, is a refusal
 FILE_OPCODES = frozenset({"put", "file", "blob", "end", "ack"})
@@ -97,7 +91,7 @@ class GuacdLink:
         await self.connected.writer.drain()
 
     async def close(self) -> None:
-        """Say ``disconnect`` and wait for guacd to hang up: it closes the recording before it does."""
+        """Say ``disconnect`` and wait (briefly) for guacd to hang up, so it ends the remote login."""
         writer, reader = self.connected.writer, self.connected.reader
         if not writer.is_closing():
             with contextlib.suppress(Exception):
@@ -204,9 +198,6 @@ class GraphicalSession(LiveSession):
         settings = self.services.settings
         host, port = _endpoint(self.grant.asset.address, self.grant.port)
         ip = await check_target(settings, host, port)  # the address dialled (a RemoteApp program's target)
-        folder = prepare_recording_dir(settings.data_dir, self.id)
-        recording = GuacRecording(session_id=self.id, path=folder / RECORDING_NAME, storage=self.services.storage)
-        self.recorder = recording
         target = DesktopTarget(
             session_id=self.id, protocol=self.row.protocol, address=str(ip), port=port,
             username=username, password=password, actions=self.grant.actions,
@@ -219,7 +210,7 @@ class GraphicalSession(LiveSession):
         if plan.params.get("enable-drive") == "true":
             self.transfers = Transfers(self.services, self.row)
         try:
-            connected = await self._handshake(plan, folder, display, recording)
+            connected = await self._handshake(plan, display)
         except BaseException:
             await _release(plan.release)
             raise
@@ -228,14 +219,19 @@ class GraphicalSession(LiveSession):
         self.link = GuacdLink(connected, plan.release)
         self.hold, self._ready_at = InputHold(), asyncio.get_running_loop().time()
         self.channel = self.link  # type: ignore[assignment]  # finish() closes it
-        if not await self._recording_started(connected, recording):  # else guacd runs it unrecorded
-            raise WebgateError(ending_for("recording_failed").message, code="recording_failed")
+        try:  # before the first instruction is relayed: nothing reaches the browser unrecorded
+            self.recorder = GuacRecorder(session_id=self.id, spool_dir=guac_spool_dir(settings.data_dir),
+                                         storage=self.services.storage)
+        except OSError as exc:
+            log.error("session %s: the recording spool could not be created: %s", self.id, exc)
+            raise WebgateError(ending_for("recording_failed").message, code="recording_failed") from None
+        # Recording is audit evidence: a failing recorder ends the session (mandatory tap).
+        self.taps = Taps([self.meter, self.recorder])
 
-    async def _handshake(self, plan: DesktopPlan, folder: Path, display: Display,
-                         recording: GuacRecording) -> Connected:
+    async def _handshake(self, plan: DesktopPlan, display: Display) -> Connected:
         """guacd's handshake; for a shared drive, again (up to DRIVE_TRIES) while guacd 1.3.0 loses
         its race to offer it (transfers.drive_offered) — before the browser has seen anything."""
-        params = {**plan.params, **recording_parameters(folder)}
+        params = dict(plan.params)
         tries = DRIVE_TRIES if plan.params.get("enable-drive") == "true" else 1
         try:
             for attempt in range(1, tries + 1):
@@ -244,39 +240,16 @@ class GraphicalSession(LiveSession):
                     return connected
                 log.info("session %s: guacd did not offer the shared drive; connecting again", self.id)
                 connected.writer.close()
-                recording.path.unlink(missing_ok=True)  # that connection's; guacd makes a new one
             raise AssertionError("not reached")
         finally:
             params.clear()
-
-    async def _recording_started(self, connected: Connected, recording: GuacRecording) -> bool:
-        """Wait for guacd's recording file, holding back what guacd draws meanwhile (nothing
-        reaches the browser unrecorded). An ``error`` from guacd first (a refused login: no file
-        is ever made) or guacd hanging up is left for the relay to report."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + STARTED_WITHIN
-        while not recording.path.is_file():
-            if loop.time() >= deadline or len(connected.pending) > MAX_HELD:
-                return False
-            try:
-                async with asyncio.timeout(0.05):
-                    data = await connected.reader.read(1 << 16)
-            except TimeoutError:
-                continue
-            if not data:
-                return True
-            connected.pending += data
-            _, starts = split_complete(connected.pending)
-            if any(connected.pending.startswith(b"5.error,", start) for start in starts):
-                return True
-        return True
 
     async def send_instruction(self, instruction: list[str], *, user_input: bool) -> None:
         """A filtered browser instruction to guacd; user input also resets the idle timer."""
         assert self.link is not None
         data = encode(*instruction).encode()
         if user_input:
-            self.meter.input(data)
+            self.taps.input(data)
             self._typed = self._typed or instruction[0] == "key"
         else:
             self.meter.bytes_in += len(data)
@@ -303,7 +276,7 @@ class GraphicalSession(LiveSession):
         hold = self.hold or InputHold(0)
 
         async def out(batch: bytes) -> None:
-            self.meter.output(batch)
+            self.taps.output(batch)
             if hold.holding:
                 hold.watch(batch)
             if self.transfers is not None:
@@ -328,6 +301,9 @@ class GraphicalSession(LiveSession):
                 ending = ending_for("error")
             elif isinstance(exc, ClientLeft):
                 ending = exc.ending
+            elif isinstance(exc, TapFailed):
+                log.error("session %s: the recording could not be written", self.id, exc_info=exc)
+                ending = ending_for("recording_failed")
             else:
                 ending = ending_for("client_gone")
         elif relay.error is not None:

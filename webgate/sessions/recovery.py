@@ -4,8 +4,8 @@ Start-up: a session row of *this* node still ``live`` or ``starting`` belongs to
 process that died (nothing on a freshly started node holds a session yet), so it is
 ended with ``gateway_restarted`` and the recording spool it left (flushed every
 second) is stored like a normal recording: the asciicast spool of a terminal, or the
-file guacd wrote for a desktop (guacd outlives the gateway and closes the file when the
-gateway's socket to it drops). This assumes one process per
+relayed Guacamole stream of a desktop, each cut back to its last whole event or
+instruction. This assumes one process per
 ``WEBGATE_NODE_NAME``: two processes under one name would close each other's rows.
 
 Clean stop: uvicorn fails every open WebSocket with close code 1012 as the very first
@@ -31,7 +31,8 @@ import uvicorn
 
 from webgate.db.models import FileTransfer, OperationLog, Session
 from webgate.recording.asciicast import Finished, collect_spool
-from webgate.recording.guac import RECORDING_NAME, GuacRecording, recording_dir
+from webgate.recording.guac import collect_spool as collect_guac_spool
+from webgate.recording.guac import guac_spool_dir
 from webgate.sessions.endings import ending_for
 from webgate.sessions.registry import live_sessions
 from webgate.settings import Settings
@@ -87,8 +88,7 @@ async def _forget_drive(services: Services, row: Session) -> None:
 async def _collect(services: Services, row: Session) -> Finished | None:
     """Store whatever recording the dead process left for this row, terminal or desktop."""
     if (row.playback or {}).get("format") == "guacamole":
-        path = recording_dir(services.settings.data_dir, row.id) / RECORDING_NAME
-        return await GuacRecording(session_id=row.id, path=path, storage=services.storage).finalize()
+        return await collect_guac_spool(row.id, guac_spool_dir(services.settings.data_dir), services.storage)
     return await collect_spool(row.id, terminal_spool_dir(services.settings), services.storage)
 
 
