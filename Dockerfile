@@ -32,9 +32,9 @@ COPY webgate ./webgate
 COPY --from=spa /src/webgate/static ./webgate/static
 RUN pip install . && rm -rf build ./*.egg-info
 
-# Local state. In compose, secrets/ and recordings/ are volumes shared between the
-# nodes (and guacd); a named volume takes this ownership when first mounted.
-RUN mkdir -p /var/lib/webgate/data /var/lib/webgate/secrets /var/lib/webgate/recordings \
+# Local state. In compose, secrets/ and data/spool/drive/ (RDP shared drives) are volumes
+# shared between the nodes (and guacd); a named volume takes this ownership when first mounted.
+RUN mkdir -p /var/lib/webgate/data/spool/drive /var/lib/webgate/secrets /var/lib/webgate/recordings \
  && chown -R webgate:webgate /var/lib/webgate \
  && chmod 0700 /var/lib/webgate/secrets
 ENV WEBGATE_DATA_DIR=/var/lib/webgate/data \

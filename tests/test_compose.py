@@ -89,13 +89,14 @@ def test_compose_defaults_alone_are_valid() -> None:
     assert set(NODES) <= set(cfg["services"])
 
 
-def test_standalone_guacd_snippet_shares_recordings_by_path() -> None:
+def test_standalone_guacd_snippet_sees_the_rdp_drive_by_path() -> None:
     cfg = _compose_config(env_file=None, file=REPO / "guacd" / "docker-compose.guacd.yml")
     guacd = cfg["services"]["guacd"]
     assert guacd["image"] == "guacamole/guacd:1.6.0"
     assert [(p["host_ip"], p["published"]) for p in guacd["ports"]] == [("127.0.0.1", "4822")]
     (mount,) = guacd["volumes"]
-    assert mount["source"] == mount["target"] == str(REPO / "recordings")
+    # setup.sh's webgate runs from the repository with DATA_DIR=data: the drive folders are there.
+    assert mount["source"] == mount["target"] == str(REPO / "data" / "spool" / "drive")
 
 
 def test_webgate_nodes_share_state_and_wait_for_migrate(compose: dict) -> None:
@@ -126,7 +127,7 @@ def _mounts(svc: dict) -> dict[str, dict]:
     return {v["target"]: v for v in svc.get("volumes", [])}
 
 
-def test_secret_key_and_recordings_are_shared(compose: dict) -> None:
+def test_secret_key_and_rdp_drives_are_shared(compose: dict) -> None:
     services = compose["services"]
     key_file = Path(services["webgate-1"]["environment"]["WEBGATE_SECRET_KEY_FILE"])
     key_dir = str(key_file.parent)
@@ -136,11 +137,13 @@ def test_secret_key_and_recordings_are_shared(compose: dict) -> None:
     for name in NODES:
         mount = _mounts(services[name])[key_dir]
         assert mount["source"] == "secrets" and mount["read_only"] is True
-    # guacd writes recordings at the path webgate gives it: same volume, same path.
-    guacd_rec = [m for m in services["guacd"]["volumes"] if m["source"] == "recordings"]
-    assert len(guacd_rec) == 1
-    for name in NODES:
-        assert _mounts(services[name])[guacd_rec[0]["target"]]["source"] == "recordings"
+    # A session's RDP drive is a folder the node makes under DATA_DIR/spool/drive and guacd
+    # serves: the same volume at that very path in guacd and every node. Recordings are the
+    # nodes' own (S3): guacd mounts nothing else.
+    drive = str(Path(services["webgate-1"]["environment"]["WEBGATE_DATA_DIR"]) / "spool" / "drive")
+    assert [(m["source"], m["target"]) for m in services["guacd"]["volumes"]] == [("drives", drive)]
+    for name in (*NODES, "migrate"):
+        assert _mounts(services[name])[drive]["source"] == "drives"
 
 
 def test_compose_has_health_checks(compose: dict) -> None:
