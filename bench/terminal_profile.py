@@ -32,9 +32,14 @@ def ensure_py_spy() -> Path | None:
 
 
 def summarize(path: Path, top: int = 14) -> str:
-    """Top functions by own samples and by inclusive samples from py-spy's raw (collapsed) output."""
+    """Top functions by own samples and by inclusive samples from py-spy's raw (collapsed) output.
+
+    Also the recorder's share: what it costs while the session streams (on the event loop) and
+    what it does once the session has ended (the spool converted to the asciicast in a thread).
+    """
     own: Counter[str] = Counter()
     incl: Counter[str] = Counter()
+    recorder: Counter[str] = Counter()
     total = 0
     for line in path.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
@@ -47,9 +52,13 @@ def summarize(path: Path, top: int = 14) -> str:
         own[frames[-1]] += n
         for f in set(frames):
             incl[f] += n
+        if "recording/asciicast.py" in stack:
+            recorder["at the session's end (worker thread)" if "_convert (" in stack else "while it streams"] += n
     if not total:
         return "  (no samples)"
-    lines = [f"  {total} samples; own time:"]
+    lines = [f"  {total} samples; the terminal recorder: "
+             + (", ".join(f"{100 * n / total:.1f}% {when}" for when, n in recorder.most_common()) or "none")]
+    lines.append("  own time:")
     lines += [f"    {100 * n / total:5.1f}%  {f}" for f, n in own.most_common(top)]
     lines.append("  including callees:")
     lines += [f"    {100 * n / total:5.1f}%  {f}" for f, n in incl.most_common(top + 10)
