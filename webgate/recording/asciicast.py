@@ -220,7 +220,7 @@ async def _store(session_id: uuid.UUID, raw: Path, storage: Storage) -> Finished
     key = recording_key(session_id)
     if size:
         await storage.put_file(key, packed)
-    await asyncio.to_thread(_remove, raw, packed)
+    await asyncio.to_thread(_remove, packed, raw)  # the raw spool last: until then a restart can redo this
     return Finished(key=key, sha256=sha, size=size) if size else None
 
 
