@@ -48,6 +48,8 @@ MERGE_BYTES = 64 * 1024  # ... up to this many bytes per event
 GZIP_LEVEL = 1  # ISA-L level 1: ~0.74 of the size on base64-like output, terminal text far smaller
 _GZIP = 16 + zlib.MAX_WBITS  # wbits: a gzip container
 _BLOCK = 1 << 20
+_READ = 256 * 1024  # spool bytes read at a time when converting
+_MEMBER = 64 * 1024  # lines of the finished recording per gzip member
 _HEAD = struct.Struct("<dcI")  # a spool record: seconds since the start, kind (h, o, i, r), payload length
 _IOV_MAX = 1024  # buffers per writev (Linux's IOV_MAX)
 
@@ -103,35 +105,21 @@ def _packed(raw: Path) -> Path:
 
 def _gzip_and_hash(src: Path, dest: Path) -> tuple[str, int]:
     """Gzip a finished file (ISA-L) into ``dest``, hashing what is written in the same pass; (sha256, size)."""
+    digest = hashlib.sha256()
+    size = 0
+    packer = isal_zlib.compressobj(GZIP_LEVEL, isal_zlib.DEFLATED, _GZIP)
     with src.open("rb", buffering=0) as fin, dest.open("wb", buffering=0) as fout:
-        out = _HashedGzip(fout)
         while block := fin.read(_BLOCK):
-            out.write(block)
-        return out.close()
+            size += _write_hashed(fout, digest, packer.compress(block))
+        size += _write_hashed(fout, digest, packer.flush())
+    return digest.hexdigest(), size
 
 
-class _HashedGzip:
-    """One gzip stream (ISA-L) into a file, hashed as it is written."""
-
-    def __init__(self, out: BinaryIO) -> None:
-        self._out = out
-        self._packer = isal_zlib.compressobj(GZIP_LEVEL, isal_zlib.DEFLATED, _GZIP)
-        self._sha = hashlib.sha256()
-        self._size = 0
-
-    def write(self, data: bytes) -> None:
-        self._emit(self._packer.compress(data))
-
-    def close(self) -> tuple[str, int]:
-        """Ends the stream; (sha256, size) of what was written."""
-        self._emit(self._packer.flush())
-        return self._sha.hexdigest(), self._size
-
-    def _emit(self, data: bytes) -> None:
-        if data:
-            self._sha.update(data)
-            self._out.write(data)
-            self._size += len(data)
+def _write_hashed(out: BinaryIO, digest: hashlib._Hash, data: bytes) -> int:
+    if data:
+        digest.update(data)
+        out.write(data)
+    return len(data)
 
 
 def _remove(*paths: Path) -> None:
@@ -227,7 +215,7 @@ async def _store(session_id: uuid.UUID, raw: Path, storage: Storage) -> Finished
 def _records(fin: BinaryIO) -> Iterator[tuple[float, bytes, bytes]]:
     """The whole records of a raw spool, in order; a record cut short by a crash ends it."""
     buf = b""
-    while block := fin.read(_BLOCK):
+    while block := fin.read(_READ):
         buf = buf + block if buf else block
         pos, end = 0, len(buf)
         while end - pos >= _HEAD.size:
@@ -241,27 +229,39 @@ def _records(fin: BinaryIO) -> Iterator[tuple[float, bytes, bytes]]:
 
 
 class _CastWriter:
-    """asciicast v2 event lines into a hashed gzip stream, in blocks of ~1 MiB."""
+    """asciicast v2 lines into a gzip file, hashed as written: one gzip member (ISA-L) per ~64 KiB of lines.
 
-    def __init__(self, out: _HashedGzip) -> None:
+    Small members are compressed while the lines are still in the CPU's cache (~15% faster than
+    one stream on base64-like output, a few % larger on text); every gzip reader joins them.
+    """
+
+    def __init__(self, out: BinaryIO) -> None:
         self._out = out
-        self._lines: list[bytes] = []
+        self._sha = hashlib.sha256()
         self._size = 0
+        self._lines: list[bytes] = []
+        self._pending = 0
 
     def line(self, line: bytes) -> None:
         self._lines.append(line)
-        self._size += len(line)
-        if self._size >= _BLOCK:
-            self.drain()
+        self._pending += len(line)
+        if self._pending >= _MEMBER:
+            self._pack()
 
     def event(self, at: float, code: str, text: str) -> None:
         if text:
             self.line(orjson.dumps([round(at, 6), code, text], option=orjson.OPT_APPEND_NEWLINE))
 
-    def drain(self) -> None:
+    def close(self) -> tuple[str, int]:
+        """Writes what is left; (sha256, size) of the file."""
+        self._pack()
+        return self._sha.hexdigest(), self._size
+
+    def _pack(self) -> None:
         if self._lines:
-            self._out.write(b"".join(self._lines))
-            self._lines, self._size = [], 0
+            member = isal_zlib.compress(b"".join(self._lines), GZIP_LEVEL, _GZIP)
+            self._lines, self._pending = [], 0
+            self._size += _write_hashed(self._out, self._sha, member)
 
 
 def _convert(raw: Path, dest: Path) -> tuple[str, int]:
@@ -272,12 +272,10 @@ def _convert(raw: Path, dest: Path) -> tuple[str, int]:
         if first is None or first[1] != b"h":
             return "", 0
         with dest.open("wb", buffering=0) as fout:
-            packed = _HashedGzip(fout)
-            cast = _CastWriter(packed)
+            cast = _CastWriter(fout)
             cast.line(first[2] + b"\n")
             _events(records, cast)
-            cast.drain()
-            return packed.close()
+            return cast.close()
 
 
 def _events(records: Iterator[tuple[float, bytes, bytes]], cast: _CastWriter) -> None:
