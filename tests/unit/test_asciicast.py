@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import json
 import shutil
+import tracemalloc
 import uuid
 from pathlib import Path
 
@@ -227,6 +228,26 @@ async def test_a_plain_spool_from_an_older_gateway_is_still_collected(tmp_path: 
     assert hashlib.sha256(raw).hexdigest() == done.sha256
     assert gzip.decompress(raw) == b'{"version": 2}\n[0.1, "o", "hello"]\n'
     assert list((tmp_path / "spool").iterdir()) == []
+
+
+async def test_an_idle_session_s_recorder_holds_well_under_a_kilobyte(tmp_path: Path) -> None:
+    # Issue 3: <= 64 KiB per idle session in all; the recorder keeps no buffer, decoder or compressor then.
+    clock = FakeClock()
+    storage = LocalStorage(tmp_path / "store")
+    ids = [uuid.uuid4() for _ in range(200)]
+    tracemalloc.start()
+    before = tracemalloc.take_snapshot()
+    recs = [AsciicastRecorder(session_id=sid, spool_dir=tmp_path / "spool", storage=storage, cols=80, rows=24,
+                              started_at=clock.time(), monotonic=clock.monotonic, title="alice@web01")
+            for sid in ids]
+    for rec in recs:
+        rec.output(b"$ ")
+        rec.flush()  # the one-second tick: the session now waits for its user
+    grown = sum(stat.size_diff for stat in tracemalloc.take_snapshot().compare_to(before, "filename"))
+    tracemalloc.stop()
+    assert grown / len(recs) < 1024, f"{grown / len(recs):.0f} bytes per idle recorder"
+    for rec in recs:
+        await rec.finalize()
 
 
 async def test_null_recorder_stores_nothing(tmp_path: Path) -> None:
