@@ -26,9 +26,8 @@ async def _with_db(settings: Settings, fn: Any, *, migrate: bool = True) -> Any:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
-
     from webgate.app import create_app
+    from webgate.serving import uvicorn_config
 
     host = args.host or settings.host
     port = args.port or settings.port
@@ -37,11 +36,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from webgate.sessions.recovery import GracefulServer
 
     app = create_app(settings, migrate=not args.no_migrate)
-    config = uvicorn.Config(app, host=host, port=port, log_level=settings.log_level, proxy_headers=False,
-                            ws_max_size=1 << 20, server_header=False, lifespan="on", timeout_graceful_shutdown=15,
-                            # Compressing every terminal frame cost a third of the gateway's CPU in
-                            # bench/terminal.py and ~45 KiB per socket; terminal output is small anyway.
-                            ws_per_message_deflate=False)
+    config = uvicorn_config(app, host=host, port=port, log_level=settings.log_level, lifespan="on",
+                            timeout_graceful_shutdown=15)
     GracefulServer(config, app).run()  # live sessions hear "restarting" before the sockets close
     return 0
 

@@ -10,14 +10,19 @@ import pytest
 import uvicorn
 
 from tests.peers.sshd import free_port
+from webgate.serving import uvicorn_config
+
+APP_LIMITS_REACHABLE = 16 << 20  # uvicorn's default
 
 
 async def serve(app: Any, server: Callable[[uvicorn.Config], uvicorn.Server] = uvicorn.Server,
                 ) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
     """Start serving ``app`` (its lifespan already run); returns the server, its task and host:port."""
     port = free_port()
-    srv = server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning", ws="auto",
-                                timeout_graceful_shutdown=10))
+    # The WebSocket settings of `webgate serve`, except its 1 MiB cap on a message: behind it the
+    # app's own limits (a clear error frame) could not be reached; `production_gateway` has it.
+    srv = server(uvicorn_config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning",
+                                timeout_graceful_shutdown=10, ws_max_size=APP_LIMITS_REACHABLE))
     task = asyncio.create_task(srv.serve())
     while not srv.started:  # noqa: ASYNC110 - uvicorn offers no event for it
         if task.done():

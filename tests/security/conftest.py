@@ -40,6 +40,7 @@ from webgate.db.models import (
     UserGroup,
 )
 from webgate.services import Services
+from webgate.serving import WS_OPTIONS
 
 MARKER = "zzother"
 
@@ -145,7 +146,8 @@ async def production_gateway(app: object) -> AsyncIterator[str]:
     """The app behind uvicorn configured as ``webgate serve`` does (1 MiB frames, no deflate)."""
 
     def like_serve(config: uvicorn.Config) -> uvicorn.Server:
-        config.ws_max_size, config.ws_per_message_deflate = 1 << 20, False
+        for option, value in WS_OPTIONS.items():
+            setattr(config, option, value)
         return uvicorn.Server(config)
 
     server, task, address = await serve(app, like_serve)
