@@ -32,6 +32,7 @@ from webgate.db.models import (
     Applet,
     Asset,
     AssetPermission,
+    Membership,
     Node,
     Role,
     User,
@@ -283,3 +284,21 @@ async def test_my_views_show_only_what_a_permission_grants(app, make_client, pla
     assert (await member.post(f"{API}/my/favorites", json={"asset_id": str(home.objects["assets"].id)})).is_success
     await plain_client.delete(f"{API}/my/favorites/{home.objects['assets'].id}")
     assert str(home.objects["assets"].id) in (await member.get(f"{API}/my/favorites")).text
+
+
+async def test_a_member_of_two_orgs_is_granted_in_each_org_only_what_that_org_grants(make_client, home: World,
+                                                                                   other: World):
+    """One person in two orgs, with a permission in each: the current org's permissions and
+    assets decide, never the other org's (the resolver's org filter and its second fence)."""
+    await Membership.create(user=home.member, org=other.org, role=await Role.get(org_id=None, name="User"))
+    await other.objects["permissions"].users.add(home.member)
+    member = make_client()
+    await login(member, home.member.username)
+    in_home = {"X-Webgate-Org": str(home.org.id)}
+    assert [a["name"] for a in (await member.get(f"{API}/my/assets", headers=in_home)).json()["items"]] == [
+        "home-asset"]
+    assert (await member.get(f"{API}/my/assets/{other.objects['assets'].id}", headers=in_home)).status_code == 404
+    in_other = {"X-Webgate-Org": str(other.org.id)}
+    assert [a["name"] for a in (await member.get(f"{API}/my/assets", headers=in_other)).json()["items"]] == [
+        f"{MARKER}-asset"]
+    assert (await member.get(f"{API}/my/assets/{home.objects['assets'].id}", headers=in_other)).status_code == 404
