@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.peers.required import REQUIRE_PEERS, peer_missing  # noqa: F401 - re-exported: tests import it from here
 from webgate.app import create_app
 from webgate.clock import FakeClock
 from webgate.services import Services
@@ -23,15 +24,7 @@ from webgate.settings import Settings
 
 BACKEND = os.environ.get("WEBGATE_TEST_DB", "sqlite")
 MYSQL_URL = os.environ.get("WEBGATE_TEST_MYSQL", "mysql://root:@127.0.0.1:3306")
-REQUIRE_PEERS = os.environ.get("WEBGATE_REQUIRE_PEERS") == "1" or os.environ.get("CI") == "true"
 ORIGIN = "http://testserver"
-
-
-def peer_missing(what: str) -> None:
-    """A missing real peer fails in CI and skips on a developer machine."""
-    if REQUIRE_PEERS:
-        pytest.fail(f"required test peer missing: {what}")
-    pytest.skip(f"test peer missing: {what}")
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import websockets
 
-from tests.conftest import peer_missing
+from tests.peers.required import peer_missing
 from tests.peers.sshd import free_port
 from webgate.db.models import Asset, OperationLog, Organization, Session
 from webgate.protocols.guacamole.instruction import Parser, encode

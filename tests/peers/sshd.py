@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import peer_missing
+from tests.peers.required import peer_missing
 
 SSHD = "/usr/sbin/sshd"
 PASSWORD = "Sshd-Test-Pass-7"

@@ -41,8 +41,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import peer_missing
 from tests.peers.desktop import _log, _stop, wait_port
+from tests.peers.required import peer_missing
 from tests.peers.sshd import _ensure_user, free_port
 
 RDP_USER = "wgrdp"
