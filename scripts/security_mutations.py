@@ -53,6 +53,7 @@ class Mutation:
     why: str  # one line: the protection this removes
     tests: tuple[str, ...]  # pytest node ids expected to FAIL
     env: dict[str, str] = field(default_factory=dict)
+    spa: bool = False  # the edit is in frontend/: the copy's SPA is built before the tests
     also: tuple[tuple[str, str], ...] = ()  # further (original, replacement) edits in the same file,
     # for a protection built as two fences: breaking one alone is rightly survived
 
@@ -97,6 +98,12 @@ MUTATIONS: tuple[Mutation, ...] = (
         "terminal WebSockets accept a foreign Origin (cross-site WebSocket hijacking)",
         ("tests/integration/test_terminal_bad_input.py::test_foreign_origin_is_refused_before_upgrade",)),
     Mutation(
+        "ws-frame-limit", "WS", "webgate/ws/terminal.py",
+        "        if len(data) > MAX_BINARY:\n",
+        "        if False:\n",
+        "a terminal input frame of any size is passed to the target (no 1 MiB bound)",
+        ("tests/integration/test_terminal_bad_input.py::test_oversized_frame_closes_with_error_and_finalises_row",)),
+    Mutation(
         "guac-upload-optab", "GUAC", "webgate/protocols/guacamole/filters.py",
         '            if "upload" in acts:\n',
         "            if True:\n",
@@ -133,6 +140,12 @@ MUTATIONS: tuple[Mutation, ...] = (
         "the Telnet option parser buffers a subnegotiation without bound",
         ("tests/fuzz/test_fuzz.py::test_fuzz_target[telnet]",),
         env={"WEBGATE_FUZZ_SECONDS": "5"}),
+    Mutation(
+        "xss-asset-name", "XSS", "frontend/src/views/admin/AssetsView.vue",
+        "        <span>{{ row.name }}</span>\n",
+        '        <span v-html="row.name" />\n',
+        "the assets page renders an asset's name as HTML (stored XSS; the CSP still blocks inline handlers)",
+        ("tests/e2e/test_xss.py::test_stored_xss_payloads_stay_text_on_every_page",), spa=True),
 )
 
 
@@ -171,6 +184,17 @@ def apply(mutation: Mutation, root: Path) -> int:
         text = text.replace(original, replacement)
     target.write_text(text)
     return line
+
+
+def build_spa(root: Path) -> None:
+    """Build the copy's SPA into its webgate/static with the main checkout's node_modules
+    (vite only: the type check is not what is being tested)."""
+    (root / "node_modules").symlink_to(REPO / "node_modules")
+    env = {**os.environ, "PATH": f"{PYTHON.parent}:{os.environ.get('PATH', '')}"}
+    proc = subprocess.run([str(root / "node_modules" / ".bin" / "vite"), "build"],  # noqa: S603
+                          cwd=root, env=env, capture_output=True, text=True, timeout=300, check=False)
+    if proc.returncode != 0 or not (root / "webgate" / "static" / "index.html").exists():
+        raise SetupError(f"vite build failed in {root}: {(proc.stdout + proc.stderr)[-800:]}")
 
 
 def _env(root: Path, extra: dict[str, str]) -> dict[str, str]:
@@ -233,6 +257,8 @@ def run(mutation: Mutation, *, keep: bool = False) -> Outcome:
     report_dir = Path(tempfile.mkdtemp(prefix=f"wg-mut-{mutation.name}-"))
     try:
         outcome.line = apply(mutation, root)
+        if mutation.spa:
+            build_spa(root)
         env = _env(root, mutation.env)
         imported = check_import(root, env)
         print(f"[{mutation.name}] webgate from {imported}; broke {mutation.path}:{outcome.line}; "
@@ -265,6 +291,8 @@ def baseline(mutations: list[Mutation]) -> str | None:
     tests = list(dict.fromkeys(t for m in mutations for t in m.tests))
     env = _env(root, {k: v for m in mutations for k, v in m.env.items()})
     try:
+        if any(m.spa for m in mutations):
+            build_spa(root)
         check_import(root, env)
         proc = subprocess.run(  # noqa: S603 - our own interpreter and test ids
             [str(PYTHON), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "", "-rfEs", *tests],
