@@ -112,7 +112,7 @@ def report(r: Results) -> None:
     goals = table(["goal (issue 4)", "measured", "status"], [
         ["webgate throughput ≥ 97% of direct guacd", _f(ips_ratio, "{:.1%}"),
          _goal(ips_ratio, ips_ratio is not None and ips_ratio >= 0.97)],
-        ["… with guacd's recording off (the relay alone)", _f(norec_ratio, "{:.1%}"),
+        ["… with its recording off (the relay alone)", _f(norec_ratio, "{:.1%}"),
          _goal(norec_ratio, norec_ratio is not None and norec_ratio >= 0.97)],
         ["webgate throughput ≥ guacamole-lite's", _f(vs_lite, "{:.2f}×"), _goal(vs_lite, vs_lite is not None
                                                                                and vs_lite >= 1)],
@@ -126,7 +126,7 @@ def report(r: Results) -> None:
             "machine is shared with other builds and tests).")
     body = (
         "One run, everything on 127.0.0.1: guacd 1.3.0, Xvnc 1024×768 (VncAuth), the real `python -m webgate serve` "
-        "(SQLite) and the same with guacd's recording off (bench/desktop_norec.py), guacamole-lite "
+        "(SQLite; it records what it relays) and the same with its recording off (bench/desktop_norec.py), guacamole-lite "
         f"(npm, Node.js); every client offers guacd {' and '.join(r.image)}. Throughput: a full-screen xterm "
         f"redrawn 60 times a second, one session at a time, {r.seconds:.0f} s after its first frame, median of "
         f"{r.repeats} interleaved repeats; MB = 10⁶ bytes received by the client. Relay CPU: the relay process's "
@@ -137,7 +137,7 @@ def report(r: Results) -> None:
         "percentiles). Sync delay = client arrival − guacd's timestamp in the `sync` ending each frame; added per "
         "frame = the frame's arrival through the relay − its arrival at the joiner. The way back: each session moves "
         "the pointer twice a second and guacd tells the joiner at once (its `mouse`). Direct's figures in the same "
-        "rounds are the measurement's floor (one client process reads all sockets); added sync round trip p99 ≤ "
+        "rounds are the measurement's floor (one client process, on uvloop, reads all sockets); added sync round trip p99 ≤ "
         "(relayed − joiner p99 − direct's) + (pointer → joiner p99 − direct's) (see the docstring of "
         "bench/desktop.py). "
         f"{load}\n\n{figures}\n\nLatency at {r.sessions} sessions:\n\n{lat}\n\nGoals:\n\n{goals}\n")
