@@ -186,7 +186,8 @@ class GuacClient:
                         where is None or where(instruction)):
                     return instruction
             if self.closed:
-                raise AssertionError(f"closed before {opcode}: {self.opcodes()[-10:]}")
+                errors = [i[1:] for i in self.instructions if i[0] == "error"]
+                raise AssertionError(f"closed before {opcode}: {self.opcodes()[-10:]} {errors}")
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise AssertionError(f"no {opcode}; saw {self.opcodes()[-10:]}")
@@ -205,6 +206,11 @@ class GuacClient:
                 self.instructions.append(instruction)
                 if instruction[0] == "sync":
                     await self.ws.send(encode("sync", instruction[1]))
+                elif instruction[0] == "nop":
+                    # guacamole-common-js sends a keep-alive ``nop`` every 5 s; without it guacd 1.3.0
+                    # hangs up on a client that sent nothing for 15 s (776), e.g. while a loaded
+                    # machine's RDP desktop takes that long to draw. guacd's own idle ``nop`` is our cue.
+                    await self.ws.send(encode("nop"))
 
     async def wait_closed(self, timeout: float = 10) -> None:
         """Read (and drop) until the gateway closes the socket, or ``timeout`` runs out."""
