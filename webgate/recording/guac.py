@@ -7,7 +7,7 @@ can list the keys). This is guacd's recording format without asking guacd to wri
 
 - guacd 1.3.0 writes its recording synchronously in the thread that draws: with it on,
   a full-screen redraw ran ~25% slower (bench/desktop.py); the gateway's append is a
-  ``list.append`` per batch and one ``os.write`` per 256 KiB or per second;
+  ``list.append`` per batch and one ``writev`` per 256 KiB or per second;
 - nothing the browser was shown can be missing from the recording, with no race to prove
   that guacd's file exists before the first frame, and guacd needs no shared volume.
 
@@ -29,7 +29,7 @@ from pathlib import Path
 
 from webgate.protocols.guacamole.instruction import InstructionError
 from webgate.protocols.guacamole.relay import split_complete
-from webgate.recording.asciicast import Finished, _gzip_and_hash
+from webgate.recording.asciicast import Finished, _gzip_and_hash, _remove, _write_all
 from webgate.recording.storage import Storage
 
 log = logging.getLogger("webgate.recording")
@@ -94,12 +94,9 @@ class GuacRecorder:
         """Write what is pending: from then on a crash of the gateway loses none of it."""
         if self._fd is None or not self._pending:
             return
-        data = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
-        self._pending.clear()
+        pending, self._pending = self._pending, []
         self._pending_size = 0
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self._fd, view):]
+        _write_all(self._fd, pending)
 
     async def finalize(self) -> Finished | None:
         """Close the spool and store it gzipped as the recording; safe to call twice."""
@@ -124,11 +121,6 @@ async def _store(session_id: uuid.UUID, spool: Path, storage: Storage) -> Finish
         return Finished(key=key, sha256=sha, size=size)
     finally:
         await asyncio.to_thread(_remove, spool, packed)
-
-
-def _remove(*paths: Path) -> None:
-    for path in paths:
-        path.unlink(missing_ok=True)
 
 
 def _cut_to_whole_instructions(path: Path) -> int:
