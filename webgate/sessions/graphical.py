@@ -51,7 +51,7 @@ from webgate.sessions.lifecycle import (
 from webgate.sessions.registry import live_sessions
 from webgate.sessions.transfers import DRIVE_TRIES, Transfers, drive_offered
 from webgate.terminal.channel import ConnectFailed
-from webgate.terminal.taps import TapFailed, Taps
+from webgate.terminal.taps import TapFailed
 
 log = logging.getLogger("webgate.sessions")
 
@@ -220,13 +220,11 @@ class GraphicalSession(LiveSession):
         self.hold, self._ready_at = InputHold(), asyncio.get_running_loop().time()
         self.channel = self.link  # type: ignore[assignment]  # finish() closes it
         try:  # before the first instruction is relayed: nothing reaches the browser unrecorded
-            self.recorder = GuacRecorder(session_id=self.id, spool_dir=guac_spool_dir(settings.data_dir),
-                                         storage=self.services.storage)
+            self._attach_recorder(GuacRecorder(session_id=self.id, spool_dir=guac_spool_dir(settings.data_dir),
+                                               storage=self.services.storage))
         except OSError as exc:
             log.error("session %s: the recording spool could not be created: %s", self.id, exc)
             raise WebgateError(ending_for("recording_failed").message, code="recording_failed") from None
-        # Recording is audit evidence: a failing recorder ends the session (mandatory tap).
-        self.taps = Taps([self.meter, self.recorder])
 
     async def _handshake(self, plan: DesktopPlan, display: Display) -> Connected:
         """guacd's handshake; for a shared drive, again (up to DRIVE_TRIES) while guacd 1.3.0 loses

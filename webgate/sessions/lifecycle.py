@@ -255,15 +255,18 @@ class LiveSession:
         if not task.cancelled() and task.exception() is not None:
             log.error("session %s: could not be marked live", self.id, exc_info=task.exception())
 
+    def _attach_recorder(self, recorder: Recorder) -> None:
+        """Recording is audit evidence: the recorder is a mandatory tap, so a failing one ends the session."""
+        self.recorder = recorder
+        self.taps = Taps([self.meter, recorder])
+
     async def _start_recording(self, policy: dict[str, Any], req: OpenRequest) -> None:
         settings = self.services.settings
-        self.recorder = AsciicastRecorder(
+        self._attach_recorder(AsciicastRecorder(
             session_id=self.id, spool_dir=terminal_spool_dir(settings), storage=self.services.storage,
             cols=req.cols, rows=req.rows, started_at=self.services.clock.time(),
             monotonic=self.services.clock.monotonic, record_input=self.record_input,
-            title=f"{self.row.username}@{self.row.asset_name}")
-        # Recording is audit evidence: a failing recorder ends the session (mandatory tap).
-        self.taps = Taps([self.meter, self.recorder])
+            title=f"{self.row.username}@{self.row.asset_name}"))
 
     # -- running ------------------------------------------------------------------------
 
