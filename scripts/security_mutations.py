@@ -72,6 +72,19 @@ MUTATIONS: tuple[Mutation, ...] = (
         "Ctx.scoped() stops filtering by the caller's org: another org's ids resolve",
         ("tests/security/test_authz.py::test_other_orgs_objects_answer_404_and_stay_unchanged[assets]",)),
     Mutation(
+        "authz-access-epoch", "AUTHZ", "webgate/api/_base.py",
+        "moves_epoch = not keeps_access and any(m in UNSAFE for m in methods)",
+        "moves_epoch = False",
+        "an admin's change through the API no longer moves the access epoch: running sessions keep access "
+        "that was withdrawn until the 5-minute full re-check",
+        ("tests/integration/test_ssh_terminal.py::test_revoked_access_ends_open_session[permission]",)),
+    Mutation(
+        "authz-access-ends", "AUTHZ", "webgate/sessions/lifecycle.py",
+        "        ends.append(grant.until)\n",
+        "",
+        "a permission's end date no longer limits how long a passed re-check is trusted",
+        ("tests/integration/test_ssh_terminal.py::test_revoked_access_ends_open_session[permission_ends]",)),
+    Mutation(
         "authz-access-org", "AUTHZ", "webgate/policy/access.py",
         "live = AssetPermission.filter(org_id=org_id, is_active=True)",
         "live = AssetPermission.filter(is_active=True)",

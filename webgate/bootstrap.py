@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from webgate.db.models import Organization, Role
+from webgate.policy.epoch import ensure_row as ensure_access_epoch
 from webgate.policy.rbac import SYSTEM_ROLES
 
 
@@ -17,4 +18,5 @@ async def ensure_system_rows() -> Organization:
         elif sorted(role.permissions) != sorted(perms):
             role.permissions = perms
             await role.save(update_fields=["permissions"])
+    await ensure_access_epoch()
     return org

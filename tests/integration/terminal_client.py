@@ -7,16 +7,17 @@ JSON text frames for control) and keeps a pyte screen of everything it received.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
 import pyte
 import websockets
 
-from tests.helpers import PASSWORD, make_user
+from tests.helpers import PASSWORD, login, make_user
 from webgate.db.crypto import context_for
 from webgate.db.models import Account, Asset, AssetPermission, Organization, User
 from webgate.services import Services
@@ -55,6 +56,16 @@ async def browser_cookie(gateway: str, username: str, password: str = PASSWORD) 
         r = await http.post("/api/v1/auth/login", json={"username": username, "password": password})
         assert r.status_code == 200, r.text
         return f"webgate_session={http.cookies['webgate_session']}"
+
+
+@contextlib.asynccontextmanager
+async def admin_browser(services: Services, gateway: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An admin's browser on the running gateway (cookie, CSRF header, same-site Origin): changes
+    made through it move the access epoch as an admin's would."""
+    await make_user(services, "root-admin", superadmin=True, role="OrgAdmin")
+    async with httpx.AsyncClient(base_url=f"http://{gateway}", headers={"Origin": f"http://{gateway}"}) as http:
+        await login(http, "root-admin")
+        yield http
 
 
 async def user_and_cookie(services: Services, gateway: str, username: str = "alice") -> tuple[User, str]:

@@ -30,7 +30,7 @@ from urllib.parse import parse_qs
 import pytest
 
 from tests.conftest import peer_missing
-from tests.integration.terminal_client import grant, make_account, user_and_cookie
+from tests.integration.terminal_client import admin_browser, grant, make_account, user_and_cookie
 from tests.peers.desktop import GuacClient
 from webgate.db.models import Applet, Asset, LoginLog, OperationLog, Organization, Session
 from webgate.protocols.guacamole.instruction import Parser, encode
@@ -467,7 +467,9 @@ async def test_switching_an_applet_off_ends_its_running_sessions(services: Servi
     client = await _open(services, gateway, asset, "webacct", applet, "mysql")
     await client.until("img", timeout=30)
     work = _new_display(before)
-    await Applet.filter(id=applet.id).update(is_active=False)
+    async with admin_browser(services, gateway) as admin:
+        r = await admin.patch(f"/api/v1/applets/{applet.id}", json={"is_active": False})
+        assert r.status_code == 200, r.text
     error = await client.until("error", timeout=20)
     assert "withdrawn" in error[1], error
     row = await _ended_row()

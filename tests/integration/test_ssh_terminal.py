@@ -6,13 +6,17 @@ import asyncio
 import gzip
 import hashlib
 import json
+from datetime import timedelta
+from typing import Any
 
+import httpx
 import pyte
 import pytest
 
 from tests.integration.conftest import SshPeer, free_port
 from tests.integration.terminal_client import (
     Term,
+    admin_browser,
     grant,
     make_account,
     make_ssh_asset,
@@ -249,33 +253,84 @@ async def test_utf8_split_across_frames_is_intact_live_and_in_recording(services
     assert replayed.display == term.screen.display
 
 
-@pytest.mark.parametrize("revoke", ["logout", "permission", "disable_user"])
+@pytest.mark.parametrize("revoke", ["logout", "permission", "disable_user", "permission_ends", "behind_the_api"])
 async def test_revoked_access_ends_open_session(services: Services, gateway: str, sshd: SshPeer,
                                                 monkeypatch: pytest.MonkeyPatch, revoke: str) -> None:
-    import httpx
-
+    """Every way access ends reaches a running session: an admin's change through the API (the
+    access epoch moves), a permission's end date passing (no write at all), and — within the
+    full re-check interval — a change written straight into the database."""
     from webgate.db.models import AssetPermission, User, WebSession
     from webgate.sessions.lifecycle import LiveSession
 
     monkeypatch.setattr(LiveSession, "TICK", 0.05)
     monkeypatch.setattr(LiveSession, "RECHECK", 0.05)
+    if revoke == "behind_the_api":
+        monkeypatch.setattr(LiveSession, "FULL_RECHECK", 1.0)
     cookie, query = await _setup(services, gateway, sshd)
     term = await Term.connect(gateway, cookie, query)
     await term.opened()
     await term.run("echo before", "before")
-    if revoke == "logout":
-        async with httpx.AsyncClient(base_url=f"http://{gateway}", headers={"Cookie": cookie}) as http:
-            csrf = (await http.get("/api/v1/auth/me")).json()["csrf_token"]
-            r = await http.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf, "Origin": f"http://{gateway}"})
-            assert r.status_code == 204, r.text
-        assert await WebSession.all().count() == 0
-    elif revoke == "permission":
-        await AssetPermission.all().update(is_active=False)
-    else:
-        await User.filter(username="alice").update(is_active=False)
+    perm = await AssetPermission.get(name="p")
+    alice = await User.get(username="alice")
+    async with admin_browser(services, gateway) as admin:
+        if revoke == "logout":
+            async with httpx.AsyncClient(base_url=f"http://{gateway}", headers={"Cookie": cookie}) as http:
+                csrf = (await http.get("/api/v1/auth/me")).json()["csrf_token"]
+                r = await http.post("/api/v1/auth/logout",
+                                    headers={"X-CSRF-Token": csrf, "Origin": f"http://{gateway}"})
+                assert r.status_code == 204, r.text
+            assert await WebSession.filter(user_id=alice.id).count() == 0
+        elif revoke == "permission":
+            r = await admin.patch(f"/api/v1/permissions/{perm.id}", json={"is_active": False})
+            assert r.status_code == 200, r.text
+        elif revoke == "disable_user":
+            r = await admin.patch(f"/api/v1/users/{alice.id}", json={"is_active": False})
+            assert r.status_code == 200, r.text
+        elif revoke == "permission_ends":
+            ends = services.clock.now() + timedelta(minutes=5)
+            r = await admin.patch(f"/api/v1/permissions/{perm.id}", json={"date_expired": ends.isoformat()})
+            assert r.status_code == 200, r.text
+            await asyncio.sleep(1.5)  # re-checks ran after the change, with the end date still ahead
+            await term.run("echo still", "still")
+            services.clock.advance(6 * 60)  # type: ignore[attr-defined] - the end date passes; nobody writes
+        else:
+            await AssetPermission.filter(id=perm.id).update(is_active=False)
     exit_frame = await term.until_control("exit")
     assert exit_frame["reason"] == "access_revoked" and "withdrawn" in exit_frame["message"]
     assert (await _row()).end_reason == "access_revoked"
+
+
+async def test_a_recheck_with_nothing_changed_skips_the_permission_queries(
+        services: Services, gateway: str, sshd: SshPeer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The periodic re-check runs the permission resolver again only after a write that may
+    have withdrawn access: at 500 sessions the full check every 15 s was a third of the gateway."""
+    from webgate.sessions import lifecycle
+    from webgate.sessions.lifecycle import LiveSession
+
+    monkeypatch.setattr(LiveSession, "TICK", 0.05)
+    monkeypatch.setattr(LiveSession, "RECHECK", 0.05)
+    full = []
+    real = lifecycle._authorize
+
+    async def counted(*args: Any, **kw: Any) -> Any:
+        full.append(1)
+        return await real(*args, **kw)
+
+    monkeypatch.setattr(lifecycle, "_authorize", counted)
+    cookie, query = await _setup(services, gateway, sshd)
+    term = await Term.connect(gateway, cookie, query)
+    await term.opened()
+    opened = len(full)
+    await asyncio.sleep(1.5)  # ~30 re-checks
+    await term.run("echo idle", "idle")
+    assert len(full) - opened == 1, "only the first re-check after the open runs in full"
+    async with admin_browser(services, gateway) as admin:
+        asset_id = query.split("asset=")[1].split("&")[0]
+        r = await admin.patch(f"/api/v1/assets/{asset_id}", json={"comment": "patched"})
+        assert r.status_code == 200, r.text
+        await asyncio.sleep(1.0)
+    assert len(full) - opened == 2, "a write through the API makes the next re-check run in full"
+    await term.run("echo after", "after")  # and the session, still permitted, goes on
 
 
 async def test_permission_limits_tighten_the_org_policy(services: Services, gateway: str, sshd: SshPeer,

@@ -40,6 +40,7 @@ from webgate.errors import (
     ValidationFailed,
     WebgateError,
 )
+from webgate.policy.epoch import bump as bump_access_epoch
 from webgate.services import Services
 
 log = logging.getLogger("webgate.api")
@@ -210,12 +211,23 @@ Handler = Callable[[Ctx], Awaitable[Any]]
 
 
 def endpoint(path: str, handler: Handler, methods: Sequence[str] = ("GET",), *, perm: str,
-             summary: str = "", body: type[BaseModel] | None = None) -> Route:
+             summary: str = "", body: type[BaseModel] | None = None, keeps_access: bool = False) -> Route:
+    """A route whose caller is authorised before ``handler`` runs.
+
+    A state-changing request moves the access epoch once its handler ran, whatever the outcome
+    (a failed handler may have written half): live sessions then re-check in full. Only routes
+    that cannot withdraw anyone's access (``keeps_access``: logging in, favourites) skip it."""
+    moves_epoch = not keeps_access and any(m in UNSAFE for m in methods)
+
     async def run(request: Request) -> Response:
         services: Services = request.app.state.services
         try:
             principal = await authorize(request, services, perm)
-            return to_response(await handler(Ctx(request, services, principal)))
+            try:
+                return to_response(await handler(Ctx(request, services, principal)))
+            finally:
+                if moves_epoch and request.method in UNSAFE:
+                    await bump_access_epoch()
         except WebgateError as exc:
             return error_response(exc)
         except IntegrityError:

@@ -203,8 +203,8 @@ async def change_password(ctx: Ctx) -> Response:
 
 
 routes = [
-    endpoint("/auth/login", do_login, ["POST"], perm=PUBLIC, body=LoginBody),
-    endpoint("/auth/mfa/verify", mfa_verify, ["POST"], perm=PARTIAL, body=CodeBody),
+    endpoint("/auth/login", do_login, ["POST"], perm=PUBLIC, body=LoginBody, keeps_access=True),
+    endpoint("/auth/mfa/verify", mfa_verify, ["POST"], perm=PARTIAL, body=CodeBody, keeps_access=True),
     endpoint("/auth/mfa/enroll", mfa_enroll_start, ["GET"], perm=PARTIAL),
     endpoint("/auth/mfa/enroll", mfa_enroll_finish, ["POST"], perm=PARTIAL, body=CodeBody),
     endpoint("/auth/mfa/disable", mfa_disable, ["POST"], perm=ANY_USER, body=CodeBody),

@@ -159,6 +159,7 @@ routes = [
     endpoint("/my/assets/{id}", my_asset, ["GET"], perm=ANY_USER),
     endpoint("/my/nodes", my_nodes, ["GET"], perm=ANY_USER),
     endpoint("/my/favorites", list_favorites, ["GET"], perm=ANY_USER),
-    endpoint("/my/favorites", add_favorite, ["POST"], perm=ANY_USER, body=FavoriteBody),
-    endpoint("/my/favorites/{id}", remove_favorite, ["DELETE"], perm=ANY_USER),
+    endpoint("/my/favorites", add_favorite, ["POST"], perm=ANY_USER, body=FavoriteBody,
+             keeps_access=True),
+    endpoint("/my/favorites/{id}", remove_favorite, ["DELETE"], perm=ANY_USER, keeps_access=True),
 ]

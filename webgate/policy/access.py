@@ -58,6 +58,7 @@ class Rule:
     actions: frozenset[str]
     idle_minutes: int | None = None
     max_minutes: int | None = None
+    until: datetime | None = None  # the permission's end date (date_expired)
 
 
 def _strictest(values: Iterable[int | None]) -> int | None:
@@ -74,6 +75,8 @@ class Grant:
     actions: frozenset[str] = frozenset()
     idle_minutes: int | None = None
     max_minutes: int | None = None
+    # When the first of the merged permissions ends: the rights may shrink then (None: never).
+    until: datetime | None = None
 
     def allows_protocol(self, name: str) -> bool:
         return ALL_PROTOCOLS in self.protocols or name in self.protocols
@@ -107,8 +110,10 @@ def merge(rules: Iterable[Rule]) -> Grant:
         accounts |= rule.accounts
         protocols |= rule.protocols
         actions |= rule.actions
+    ends = [r.until for r in rules if r.until is not None]
     return Grant(frozenset(accounts), frozenset(protocols), frozenset(actions),
-                 _strictest(r.idle_minutes for r in rules), _strictest(r.max_minutes for r in rules))
+                 _strictest(r.idle_minutes for r in rules), _strictest(r.max_minutes for r in rules),
+                 min(ends) if ends else None)
 
 
 def matching_rules(direct: Iterable[uuid.UUID], asset_nodes: Iterable[tuple[uuid.UUID, str]],
@@ -199,13 +204,14 @@ class AccessResolver:
         live = AssetPermission.filter(org_id=org_id, is_active=True).filter(
             Q(date_start__isnull=True) | Q(date_start__lte=now)).filter(
             Q(date_expired__isnull=True) | Q(date_expired__gt=now))
-        columns = ("id", "accounts", "protocols", "actions", "idle_minutes", "max_minutes")
+        columns = ("id", "accounts", "protocols", "actions", "idle_minutes", "max_minutes", "date_expired")
         rows = list(await live.filter(users__id=user.id).values(*columns))
         if group_ids:
             rows += await live.filter(groups__id__in=list(group_ids)).values(*columns)
         for row in rows:
             scope.rules[row["id"]] = Rule(row["id"], frozenset(row["accounts"]), frozenset(row["protocols"]),
-                                          frozenset(row["actions"]), row["idle_minutes"], row["max_minutes"])
+                                          frozenset(row["actions"]), row["idle_minutes"], row["max_minutes"],
+                                          row["date_expired"])
         if not scope.rules:
             return scope
         named = await Node.filter(permissions__id__in=list(scope.rules)).values_list("id", "path", "permissions__id")

@@ -28,6 +28,7 @@ class Grant:
     port: int
     idle_minutes: int | None = None  # the strictest limit of the permissions reaching the asset
     max_minutes: int | None = None
+    until: datetime | None = None  # when the first permission behind this grant ends
 
     @property
     def manual(self) -> bool:
@@ -57,7 +58,7 @@ async def resolve_grant(clock: Clock, principal: Principal, asset_id: str, accou
     username = access.account.username if access.account is not None else ""
     return Grant(asset=access.asset, account=access.account, username=username,
                  actions=access.grant.actions, port=port, idle_minutes=access.grant.idle_minutes,
-                 max_minutes=access.grant.max_minutes)
+                 max_minutes=access.grant.max_minutes, until=access.grant.until)
 
 
 def _is_uuid(value: str) -> bool:

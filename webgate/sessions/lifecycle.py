@@ -27,6 +27,7 @@ from typing import Any
 from webgate.auth.principal import Principal
 from webgate.db.models import ApiToken, OperationLog, Session, User, WebSession
 from webgate.errors import WebgateError
+from webgate.policy.epoch import FULL_EVERY, epoch_reader
 from webgate.policy.targets import pin_target
 from webgate.protocols import terminal_connector
 from webgate.recording.asciicast import AsciicastRecorder, NullRecorder, Recorder
@@ -143,6 +144,7 @@ def _limit(policy_seconds: float, permission_value: int | None, unit: float) -> 
 class LiveSession:
     TICK = 1.0  # seconds between idle/max-duration checks and recording flushes
     RECHECK = 15.0  # seconds between re-checks of the login and the permission (revocation)
+    FULL_RECHECK = FULL_EVERY  # a re-check runs in full at least this often, even if the access epoch stood still
 
     def __init__(self, services: Services, row: Session, grant: Grant, policy: dict[str, Any]) -> None:
         self.services = services
@@ -167,6 +169,9 @@ class LiveSession:
         self._decided: asyncio.Future[Ending | None] | None = None
         self._next_recheck = 0.0
         self._recheck: asyncio.Task[None] | None = None
+        # The last full re-check that passed: (access epoch, when a time limit it read ends (policy
+        # clock), when it ran (loop time)).
+        self._checked: tuple[int, datetime | None, float] | None = None
         self._finish_lock = asyncio.Lock()
         self.principal: Principal | None = None
         self.request: OpenRequest | None = None
@@ -372,25 +377,40 @@ class LiveSession:
             self._decide(ending_for("access_revoked"))
 
     async def _still_allowed(self) -> bool:
-        """Logout, a password or role change, a disabled user or a withdrawn permission ends the session."""
+        """Logout, a password or role change, a disabled user or a withdrawn permission ends the session.
+
+        The full check runs only when the access epoch moved, a time limit it read came due, or
+        ``FULL_RECHECK`` passed (webgate/policy/epoch.py says why that is enough)."""
         principal, req = self.principal, self.request
         if principal is None or req is None:
             return True
+        epoch = await epoch_reader(self.services).current()  # before anything it stands for is read
+        now, started = self.services.clock.now(), asyncio.get_running_loop().time()  # policy time, real time
+        checked = self._checked
+        if checked is not None and checked[0] == epoch and (checked[1] is None or now < checked[1]) \
+                and started - checked[2] < self.FULL_RECHECK:
+            return True
+        self._checked = None
         user = await User.filter(id=principal.user.id).first()
-        if user is None or not user.is_active or (user.expires_at and user.expires_at <= self.services.clock.now()):
+        if user is None or not user.is_active or (user.expires_at and user.expires_at <= now):
             return False
+        ends = [user.expires_at]
         if principal.session is not None:
             web = await WebSession.filter(id=principal.session.id).first()
-            if web is None or web.auth_epoch != user.auth_epoch or web.expires_at <= self.services.clock.now():
+            if web is None or web.auth_epoch != user.auth_epoch or web.expires_at <= now:
                 return False
+            ends.append(web.expires_at)
         elif principal.token is not None:
             token = await ApiToken.filter(id=principal.token.id).first()
-            if token is None or token.revoked_at is not None:
+            if token is None or token.revoked_at is not None or (token.expires_at and token.expires_at <= now):
                 return False
+            ends.append(token.expires_at)
         try:
-            await _authorize(self.services, principal, req, self.services.clock.now())
+            grant = await _authorize(self.services, principal, req, now)
         except WebgateError:
             return False
+        ends.append(grant.until)
+        self._checked = (epoch, min((e for e in ends if e is not None), default=None), started)
         return True
 
     def end_soon(self, ending: Ending) -> None:

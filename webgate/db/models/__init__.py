@@ -16,11 +16,11 @@ from webgate.db.models.identity import (
     UserGroup,
     WebSession,
 )
-from webgate.db.models.permissions import AssetPermission
+from webgate.db.models.permissions import AccessEpoch, AssetPermission
 from webgate.db.models.sessions import FileTransfer, Session
 
 __all__ = [
-    "Account", "AccountTemplate", "ApiToken", "Applet", "Asset", "AssetPermission", "Favorite", "FileTransfer",
+    "AccessEpoch", "Account", "AccountTemplate", "ApiToken", "Applet", "Asset", "AssetPermission", "Favorite", "FileTransfer",
     "LoginAcl", "LoginLog", "Membership", "Node", "OperationLog", "Organization",
     "PasswordHistory", "RecoveryCode", "Role", "Session", "SettingsRow", "User",
     "UserGroup", "WebSession",

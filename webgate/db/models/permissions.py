@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tortoise import fields
+from tortoise.models import Model
 
 from webgate.db.models._base import OrgScoped
 
@@ -38,3 +39,17 @@ class AssetPermission(OrgScoped):
         table = "asset_permissions"
         ordering = ["name"]
         unique_together = (("org", "name"),)
+
+
+class AccessEpoch(Model):
+    """One counter, moved by every write that may withdraw access (webgate/policy/epoch.py).
+
+    Live sessions re-run the full permission check only when it moved (or a time limit or
+    the safety interval came due): at 500 sessions the periodic check was a third of the
+    event loop. One row, so every node sees every other node's writes."""
+
+    id = fields.IntField(primary_key=True)
+    value = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "access_epoch"
