@@ -77,7 +77,8 @@ MUTATIONS: tuple[Mutation, ...] = (
         "moves_epoch = False",
         "an admin's change through the API no longer moves the access epoch: running sessions keep access "
         "that was withdrawn until the 5-minute full re-check",
-        ("tests/integration/test_ssh_terminal.py::test_revoked_access_ends_open_session[permission]",)),
+        ("tests/integration/test_ssh_terminal.py::test_revoked_access_ends_open_session[permission]",
+         "tests/integration/test_ssh_terminal.py::test_a_recheck_with_nothing_changed_skips_the_permission_queries")),
     Mutation(
         "authz-access-ends", "AUTHZ", "webgate/sessions/lifecycle.py",
         "        ends.append(grant.until)\n",

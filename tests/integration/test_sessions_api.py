@@ -9,7 +9,13 @@ import pytest
 
 from tests.helpers import make_user
 from tests.integration.conftest import SshPeer
-from tests.integration.terminal_client import Term, grant, make_account, make_ssh_asset, user_and_cookie
+from tests.integration.terminal_client import (
+    Term,
+    grant,
+    make_account,
+    make_ssh_asset,
+    user_and_cookie,
+)
 from webgate.db.models import OperationLog, Session
 from webgate.services import Services
 
