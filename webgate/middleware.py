@@ -8,6 +8,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from webgate.auth.principal import resolve
 from webgate.errors import WebgateError
+from webgate.policy.epoch import epoch_reader
 
 log = logging.getLogger("webgate.http")
 
@@ -26,7 +27,11 @@ class PrincipalMiddleware:
         if scope["type"] in ("http", "websocket") and scope["path"].startswith(("/api/", "/ws/")):
             services = scope["app"].state.services
             try:
-                scope["webgate.principal"] = await resolve(scope, services)
+                # Read before the rows it vouches for: a live session opened here starts from it.
+                epoch = await epoch_reader(services).current() if scope["type"] == "websocket" else None
+                principal = scope["webgate.principal"] = await resolve(scope, services)
+                if principal is not None:
+                    principal.epoch = epoch
             except WebgateError:
                 scope["webgate.principal"] = None
         await self.app(scope, receive, send)

@@ -32,6 +32,9 @@ class Principal:
     org_ids: list[uuid.UUID] = field(default_factory=list)
     session: WebSession | None = None
     token: ApiToken | None = None
+    # The access epoch read before this principal's rows were (WebSockets only): a session opened
+    # with it may trust its opening check until the epoch moves (webgate/policy/epoch.py).
+    epoch: int | None = None
 
     @property
     def done(self) -> bool:

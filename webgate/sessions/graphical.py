@@ -166,7 +166,7 @@ class GraphicalSession(LiveSession):
         row = await _create_row(services, principal, grant, req, username, policy, now,
                                 playback={"format": "guacamole", "width": display.width, "height": display.height})
         session = cls(services, row, grant, policy)
-        session.principal, session.request = principal, req
+        session._opened_by(principal, req)
         live_sessions(services).add(session)
         await _audit(services, row, "connect", {"protocol": req.protocol, "account": username})
         try:

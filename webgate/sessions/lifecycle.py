@@ -212,7 +212,7 @@ class LiveSession:
         row = await _create_row(services, principal, grant, req, username, policy, now,
                                 playback={"format": "asciicast-v2", "cols": req.cols, "rows": req.rows})
         session = cls(services, row, grant, policy)
-        session.principal, session.request = principal, req
+        session._opened_by(principal, req)
         live_sessions(services).add(session)
         # The audit row is written while the target is dialled (the dial waits on the network, not on us);
         # it is awaited on every path below, before anything else happens to the session.
@@ -394,24 +394,32 @@ class LiveSession:
         user = await User.filter(id=principal.user.id).first()
         if user is None or not user.is_active or (user.expires_at and user.expires_at <= now):
             return False
-        ends = [user.expires_at]
+        web = token = None
         if principal.session is not None:
             web = await WebSession.filter(id=principal.session.id).first()
             if web is None or web.auth_epoch != user.auth_epoch or web.expires_at <= now:
                 return False
-            ends.append(web.expires_at)
         elif principal.token is not None:
             token = await ApiToken.filter(id=principal.token.id).first()
             if token is None or token.revoked_at is not None or (token.expires_at and token.expires_at <= now):
                 return False
-            ends.append(token.expires_at)
         try:
             grant = await _authorize(self.services, principal, req, now)
         except WebgateError:
             return False
-        ends.append(grant.until)
-        self._checked = (epoch, min((e for e in ends if e is not None), default=None), started)
+        self._trust(epoch, user, web, token, grant)
         return True
+
+    def _opened_by(self, principal: Principal, req: OpenRequest) -> None:
+        """Who opened the session and how: what every re-check judges again."""
+        self.principal, self.request = principal, req
+        if principal.epoch is not None:  # the opening check was a full one, from that epoch on
+            self._trust(principal.epoch, principal.user, principal.session, principal.token, self.grant)
+
+    def _trust(self, epoch: int, user: User, web: WebSession | None, token: ApiToken | None, grant: Grant) -> None:
+        """Remember a passed full check: later re-checks skip it until the epoch moves or a limit it read ends."""
+        ends = [user.expires_at, web.expires_at if web else None, token.expires_at if token else None, grant.until]
+        self._checked = (epoch, min((e for e in ends if e is not None), default=None), asyncio.get_running_loop().time())
 
     def end_soon(self, ending: Ending) -> None:
         """Ask a running session to end (from a callback): ``run`` finishes it with ``ending`` and returns."""
