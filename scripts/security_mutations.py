@@ -81,8 +81,8 @@ MUTATIONS: tuple[Mutation, ...] = (
          "tests/integration/test_ssh_terminal.py::test_a_recheck_with_nothing_changed_skips_the_permission_queries")),
     Mutation(
         "authz-access-ends", "AUTHZ", "webgate/sessions/lifecycle.py",
-        "        ends.append(grant.until)\n",
-        "",
+        "token.expires_at if token else None, grant.until]",
+        "token.expires_at if token else None]",
         "a permission's end date no longer limits how long a passed re-check is trusted",
         ("tests/integration/test_ssh_terminal.py::test_revoked_access_ends_open_session[permission_ends]",)),
     Mutation(
