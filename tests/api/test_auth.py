@@ -161,3 +161,25 @@ async def test_unknown_api_paths_answer_in_the_error_shape(client):
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
     r = await client.put("/api/v1/auth/login", json={})
     assert r.status_code == 405 and r.json()["error"]["code"] == "method_not_allowed"
+
+
+async def test_logins_and_password_changes_never_wait_for_busy_worker_threads(client, services):
+    """Argon2 runs on its own threads: when many sessions end at once their recordings are
+    converted in the default thread pool, and a login must not queue behind them (nor may a
+    password change stall the event loop, which would freeze every live session)."""
+    import asyncio
+    import threading
+
+    await make_user(services, "alice")
+    release = threading.Event()
+    loop = asyncio.get_running_loop()
+    busy = [loop.run_in_executor(None, release.wait, 10) for _ in range(64)]  # every default worker taken
+    try:
+        async with asyncio.timeout(5):
+            await login(client, "alice")
+            r = await client.post("/api/v1/auth/password",
+                                  json={"old_password": PASSWORD, "new_password": "Another-Horse-7"})
+        assert r.status_code in (200, 204), r.text
+    finally:
+        release.set()
+        await asyncio.gather(*busy)

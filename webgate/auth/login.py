@@ -8,7 +8,6 @@ before the password, so the right password does not help while locked.
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -118,9 +117,7 @@ async def password_login(services: Services, username: str, password: str, attem
                           at=now)
         raise Forbidden("Logins from your network or at this time are not allowed. Ask your admin.",
                         code="login_denied")
-    # Argon2 takes ~100 ms of CPU and releases the GIL: in a thread it neither stalls every
-    # other request on this event loop nor leaves the machine's other cores idle.
-    ok = await asyncio.to_thread(passwords(services).verify, user.password_hash if user else None, password)
+    ok = await passwords(services).verify_off_loop(user.password_hash if user else None, password)
     usable = user is not None and user.is_active and not (user.expires_at and user.expires_at <= now)
     if not ok or not usable:
         reason = "bad_password" if user and ok is False else ("unknown_user" if user is None else "inactive")
@@ -229,11 +226,12 @@ async def set_password(services: Services, user: User, new_password: str, org_id
         previous = [user.password_hash] + list(
             await PasswordHistory.filter(user_id=user.id).order_by("-created_at").limit(history).values_list(
                 "password_hash", flat=True))
-        if any(h and hasher.verify(h, new_password) for h in previous[:history]):
-            raise ValidationFailed({"new_password": f"Choose a password you have not used for your last {history} passwords."})
+        for old_hash in previous[:history]:
+            if old_hash and await hasher.verify_off_loop(old_hash, new_password):
+                raise ValidationFailed({"new_password": f"Choose a password you have not used for your last {history} passwords."})
     if user.password_hash:
         await PasswordHistory.create(user_id=user.id, password_hash=user.password_hash)
-    user.password_hash = hasher.hash(new_password)
+    user.password_hash = await hasher.hash_off_loop(new_password)
     user.password_changed_at = services.clock.now()
     user.must_change_password = by_admin
     user.auth_epoch += 1

@@ -28,7 +28,7 @@ async def create_user(services: Services, *, username: str, name: str = "", emai
         if errors:
             raise ValidationFailed({"password": "The password needs " + ", ".join(errors) + "."})
     user = await User.create(
-        username=username, name=name, email=email, password_hash=passwords(services).hash(password),
+        username=username, name=name, email=email, password_hash=await passwords(services).hash_off_loop(password),
         password_changed_at=services.clock.now(), must_change_password=one_time is not None,
         is_superadmin=superadmin, is_active=is_active, expires_at=expires_at, mfa_required=mfa_required)
     if org_id is None:
