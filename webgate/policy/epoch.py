@@ -44,8 +44,7 @@ async def bump() -> None:
 
 
 async def ensure_row() -> None:
-    if not await AccessEpoch.filter(id=ROW).exists():
-        await AccessEpoch.get_or_create(id=ROW, defaults={"value": 0})
+    await AccessEpoch.get_or_create(id=ROW, defaults={"value": 0})
 
 
 class EpochReader:

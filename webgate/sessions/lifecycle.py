@@ -141,6 +141,20 @@ def _limit(policy_seconds: float, permission_value: int | None, unit: float) -> 
     return min(policy_seconds, own) if policy_seconds else own
 
 
+@dataclass(frozen=True, slots=True)
+class _Passed:
+    """A full access check that passed, and what it holds for."""
+
+    epoch: int  # the access epoch read before it
+    until: datetime | None  # when the first time limit it read ends (policy clock)
+    at: float  # when it ran (loop time: real elapsed time, not the policy clock)
+
+    def holds(self, epoch: int, now: datetime, full_every: float) -> bool:
+        """Nothing it relied on can have changed: same epoch, no limit due, not older than ``full_every``."""
+        return (epoch == self.epoch and (self.until is None or now < self.until)
+                and asyncio.get_running_loop().time() - self.at < full_every)
+
+
 class LiveSession:
     TICK = 1.0  # seconds between idle/max-duration checks and recording flushes
     RECHECK = 15.0  # seconds between re-checks of the login and the permission (revocation)
@@ -169,9 +183,7 @@ class LiveSession:
         self._decided: asyncio.Future[Ending | None] | None = None
         self._next_recheck = 0.0
         self._recheck: asyncio.Task[None] | None = None
-        # The last full re-check that passed: (access epoch, when a time limit it read ends (policy
-        # clock), when it ran (loop time)).
-        self._checked: tuple[int, datetime | None, float] | None = None
+        self._checked: _Passed | None = None  # the last full check that passed
         self._finish_lock = asyncio.Lock()
         self.principal: Principal | None = None
         self.request: OpenRequest | None = None
@@ -385,10 +397,8 @@ class LiveSession:
         if principal is None or req is None:
             return True
         epoch = await epoch_reader(self.services).current()  # before anything it stands for is read
-        now, started = self.services.clock.now(), asyncio.get_running_loop().time()  # policy time, real time
-        checked = self._checked
-        if checked is not None and checked[0] == epoch and (checked[1] is None or now < checked[1]) \
-                and started - checked[2] < self.FULL_RECHECK:
+        now = self.services.clock.now()
+        if self._checked is not None and self._checked.holds(epoch, now, self.FULL_RECHECK):
             return True
         self._checked = None
         user = await User.filter(id=principal.user.id).first()
@@ -419,7 +429,8 @@ class LiveSession:
     def _trust(self, epoch: int, user: User, web: WebSession | None, token: ApiToken | None, grant: Grant) -> None:
         """Remember a passed full check: later re-checks skip it until the epoch moves or a limit it read ends."""
         ends = [user.expires_at, web.expires_at if web else None, token.expires_at if token else None, grant.until]
-        self._checked = (epoch, min((e for e in ends if e is not None), default=None), asyncio.get_running_loop().time())
+        self._checked = _Passed(epoch, min((e for e in ends if e is not None), default=None),
+                                asyncio.get_running_loop().time())
 
     def end_soon(self, ending: Ending) -> None:
         """Ask a running session to end (from a callback): ``run`` finishes it with ``ending`` and returns."""
