@@ -218,12 +218,15 @@ async def latency(name: str, opener: Opener, vnc_port: int, pid: int | None, arg
             driver.sync_ms, driver.arrivals, driver.pointer_seen = direct, {}, seen
         busy0, total0 = machine_busy()
         gw0, w0 = (cpu_seconds(pid) if pid else 0.0), time.perf_counter()
+        spy = profile(pid, args, guacd_log.parent, name)
         count = itertools.count(1)
         movers = [asyncio.create_task(move(d, i * MOVE_EVERY / len(relayed), count, moved))
                   for i, (d, _t) in enumerate(relayed)]
         await asyncio.sleep(args.window_seconds)
         for task in movers:
             task.cancel()
+        if spy is not None:
+            spy.wait(30)
         await asyncio.sleep(0.5)  # the last moves arrive
         for driver, _task in relayed + joined:
             driver.sync_ms = driver.ping_ms = driver.pointer_seen = None
@@ -239,6 +242,17 @@ async def latency(name: str, opener: Opener, vnc_port: int, pid: int | None, arg
         await asyncio.gather(*(finish(d, t) for d, t in relayed + joined), return_exceptions=True)
 
 
+def profile(pid: int | None, args: argparse.Namespace, work: Path, name: str) -> subprocess.Popen[bytes] | None:
+    """``--profile``: py-spy samples webgate's event loop through this latency window (collapsed stacks)."""
+    if not (args.profile and pid and name == "webgate"):
+        return None
+    out = work / f"profile-latency-{time.monotonic():.0f}.txt"
+    print(f"    profiling webgate into {out}", flush=True)
+    return subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--duration", str(int(args.window_seconds)),  # noqa: S603, S607
+                             "--rate", "250", "--format", "raw", "--nonblocking", "--output", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=10, help="throughput window per repeat")
@@ -250,7 +264,10 @@ async def main() -> None:
     parser.add_argument("--webp", action="store_true", help="clients also offer image/webp")
     parser.add_argument("--no-lite", action="store_true", help="skip guacamole-lite")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs) and print it")
+    parser.add_argument("--profile", action="store_true",
+                        help="py-spy webgate in each latency window (collapsed stacks in the kept temp dir)")
     args = parser.parse_args()
+    args.keep = args.keep or args.profile
 
     work = Path(tempfile.mkdtemp(prefix="wg-desk-bench-"))
     res = Results(seconds=args.seconds, repeats=args.repeats, sessions=args.sessions, windows=args.windows,

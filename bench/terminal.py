@@ -6,18 +6,20 @@
 
 Starts its own sshd on a loopback port (a local key user), the real gateway
 (`python -m webgate serve`, SQLite in a temp dir, provisioned through the REST API),
-the same gateway with recording switched off, and WebSSH from PyPI (venv under /tmp).
+the same gateway with recording switched off, WebSSH from PyPI (venv under /tmp) and
+ttyd→ssh (ttyd built once from Debian's source package, cached outside the repo: a C
+gateway running one OpenSSH client per browser, which the issue's figures include).
 Then, median of repeats where it applies:
 
 1. output throughput of `cat` of a 50 MB text file: direct asyncssh, OpenSSH client,
-   webgate (binary frames; with and without permessage-deflate), WebSSH;
-2. gateway CPU seconds per MB of that output (/proc/<pid>/stat), webgate and WebSSH;
+   webgate (binary frames; with and without permessage-deflate), WebSSH, ttyd;
+2. gateway CPU seconds per MB of that output (/proc/<pid>/stat; ttyd with its ssh processes);
 3. keystroke echo latency p50/p99 with K concurrent sessions each typing ~5 bytes/s;
 4. gateway RSS per idle session (N sessions open, delta / N);
 5. session open time p50 (WebSocket/TCP open → first prompt byte);
 6. recording on vs off throughput.
 
-ttyd is not a Debian bookworm binary package and is skipped. Figures go to RESULTS.md.
+Figures go to RESULTS.md.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from bench.terminal_clients import (  # noqa: E402
     DirectSSH,
     OpenSSH,
     Term,
+    TtydWS,
     WebgateWS,
     WebSSHWS,
     echo_loop,
@@ -204,6 +207,10 @@ def webssh_opener(server: peers.Gateway, http: httpx.AsyncClient, sshd: peers.Ss
     return (lambda: WebSSHWS.open(server.addr, http, sshd.port, peers.USER, sshd.private_key)), server
 
 
+def ttyd_opener(server: peers.Gateway, deflate: bool = False) -> Opener:
+    return lambda: TtydWS.open(server.addr, deflate=deflate)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--mb", type=int, default=50, help="size of the streamed file (MB)")
@@ -217,6 +224,7 @@ async def main() -> None:
     parser.add_argument("--parallel", type=int, default=16, help="sessions opened at a time")
     parser.add_argument("--phase-seconds", type=float, default=150, help="time budget per load phase")
     parser.add_argument("--no-webssh", action="store_true")
+    parser.add_argument("--no-ttyd", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs) and print it")
     parser.add_argument("--profile", action="store_true",
                         help="afterwards, py-spy profiles of webgate streaming and echoing (implies --keep)")
@@ -246,6 +254,12 @@ async def main() -> None:
             procs.append(webssh)
         else:
             res.notes.append("WebSSH was not measured (disabled or could not be installed)")
+        ttyd_bin = None if args.no_ttyd else peers.ensure_ttyd()
+        ttyd = peers.start_ttyd(ttyd_bin, work, sshd) if ttyd_bin else None
+        if ttyd:
+            procs.append(ttyd)
+        else:
+            res.notes.append("ttyd was not measured (disabled or could not be built)")
         key = asyncssh.import_private_key(sshd.private_key)
         http = httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=64))
 
@@ -259,9 +273,12 @@ async def main() -> None:
         }
         if webssh:
             openers["WebSSH"] = (webssh_opener(webssh, http, sshd)[0], webssh.pid)
+        if ttyd:
+            openers["ttyd"] = (ttyd_opener(ttyd), ttyd.pid)
+            openers["ttyd, permessage-deflate"] = (ttyd_opener(ttyd, deflate=True), ttyd.pid)
 
         print(f"work dir {work}; sshd :{sshd.port}, webgate :{gw.port} (recording off :{gw_norec.port})"
-              + (f", WebSSH :{webssh.port}" if webssh else ""), flush=True)
+              + (f", WebSSH :{webssh.port}" if webssh else "") + (f", ttyd :{ttyd.port}" if ttyd else ""), flush=True)
         print("warm-up", flush=True)
         for opener, _ in openers.values():
             term = await open_ready(opener)
@@ -273,19 +290,23 @@ async def main() -> None:
                 await throughput(name, opener, payload, res, pid)
 
         print(f"5. open time, {args.opens} sequential opens", flush=True)
-        for name in ("direct asyncssh", "webgate", "WebSSH"):
+        for name in ("direct asyncssh", "webgate", "WebSSH", "ttyd"):
             if name in openers:
                 await open_times(name, openers[name][0], args.opens, res)
 
         print(f"3+4. idle memory at {args.idle} sessions; echo at {args.levels} sessions "
               "(each gateway freshly started and warmed up with 3 sessions)", flush=True)
-        names = ["direct asyncssh", "webgate", "webgate, no permessage-deflate"] + (["WebSSH"] if webssh else [])
+        names = ["direct asyncssh", "webgate", "webgate, no permessage-deflate"] + (["WebSSH"] if webssh else []) + (
+            ["ttyd"] if ttyd else [])
         for name in names:
             await quiet(sshd)
             if name == "direct asyncssh":
                 opener, server = openers[name][0], None
             elif name == "WebSSH":
                 opener, server = webssh_opener(peers.start_webssh(wssh_bin, work), http, sshd)  # type: ignore[arg-type]
+            elif name == "ttyd":
+                server = peers.start_ttyd(ttyd_bin, work, sshd)  # type: ignore[arg-type]
+                opener = ttyd_opener(server)
             else:
                 server = peers.start_gateway(data, sshd)
                 opener, server = webgate_opener(server, cookie, asset, "deflate" not in name)

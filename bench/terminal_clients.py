@@ -1,10 +1,12 @@
-"""One terminal, four ways: direct asyncssh, the OpenSSH client, webgate's WebSocket, WebSSH's.
+"""One terminal, five ways: direct asyncssh, the OpenSSH client, webgate's, WebSSH's and ttyd's WebSocket.
 
 Each ``Term`` has ``write(bytes)``, ``read() -> bytes`` (the next output chunk, ``b""``
 at the end) and ``close()``, so that the measurements are written once. The WebSocket
 clients behave as the browsers' pages do: webgate gets binary frames both ways with the
 session cookie and its own Origin (and, like every browser, offers permessage-deflate
-unless told not to); WebSSH gets a form POST, then ``/ws?id=`` with JSON text input.
+unless told not to); WebSSH gets a form POST, then ``/ws?id=`` with JSON text input; ttyd
+gets its page's protocol (subprotocol ``tty``, a JSON hello with the size, then binary
+frames whose first byte says what they carry: ``0`` input/output).
 """
 
 from __future__ import annotations
@@ -147,6 +149,35 @@ class WebSSHWS:
         except websockets.ConnectionClosed:
             return b""
         return msg if isinstance(msg, bytes) else msg.encode()
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+
+class TtydWS:
+    def __init__(self, ws: websockets.ClientConnection) -> None:
+        self.ws = ws
+
+    @classmethod
+    async def open(cls, addr: str, *, deflate: bool = False) -> TtydWS:
+        ws = await websockets.connect(f"ws://{addr}/ws", subprotocols=[websockets.Subprotocol("tty")],
+                                      additional_headers={"Origin": f"http://{addr}"}, max_size=None,
+                                      compression="deflate" if deflate else None, open_timeout=60,
+                                      ping_interval=None)
+        await ws.send(json.dumps({"AuthToken": "", "columns": 80, "rows": 24}).encode())  # ttyd spawns then
+        return cls(ws)
+
+    async def write(self, data: bytes) -> None:
+        await self.ws.send(b"0" + data)
+
+    async def read(self) -> bytes:
+        while True:
+            try:
+                msg = await self.ws.recv(decode=False)
+            except websockets.ConnectionClosed:
+                return b""
+            if msg[:1] == b"0":  # output; "1" (window title) and "2" (preferences) are not terminal bytes
+                return bytes(msg[1:])
 
     async def close(self) -> None:
         await self.ws.close()

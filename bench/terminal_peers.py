@@ -1,23 +1,28 @@
-"""The processes the terminal benchmark drives: sshd, the webgate gateway, WebSSH.
+"""The processes the terminal benchmark drives: sshd, the webgate gateway, WebSSH, ttyd.
 
 Everything listens on 127.0.0.1 only, on free ports, with state in one temporary
 directory. sshd is started the way tests/integration/conftest.py starts it (generated
 host key, a local test user) with limits raised so that 500 sessions can open at once.
 The gateway is the real ``python -m webgate serve`` (SQLite in the temp dir), provisioned
 through its REST API like an admin would. WebSSH comes from PyPI into its own venv under
-/tmp so it never touches the project's environment.
+/tmp so it never touches the project's environment. ttyd (a C gateway: libwebsockets +
+libuv, one ``ssh`` process per browser) is not a bookworm binary package: it is built once
+from Debian's own source package (sid's ``ttyd_1.7.7.orig.tar.xz``, checked against the
+SHA-256 in Debian's Sources index) with bookworm's libraries, into a cache outside the repo.
 """
 
 # ruff: noqa: S603, S607 - a launcher of local benchmark peers: fixed programs and arguments
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +36,13 @@ ADMIN_PASSWORD = "Gate-Keeper-Pass-2026!"  # noqa: S105
 PERSON = "termbench"
 PERSON_PASSWORD = "Typing-Speed-Pass-2026!"  # noqa: S105
 PEER_VENV = Path("/tmp/wg-bench-peers")  # noqa: S108 - a reusable cache of PyPI peers, outside the repo
+TTYD_CACHE = Path(os.environ.get("WEBGATE_CACHE", "/var/cache/webgate")) / "ttyd-1.7.7"
+TTYD_ORIG = "pool/main/t/ttyd/ttyd_1.7.7.orig.tar.xz"  # under the Debian archive apt is configured with
+TTYD_SHA256 = "48eba3f76af237f4c09cceb5ddbe0f845832557819f7e5c60c88285f8822af88"  # Debian sid, ttyd 1.7.7-8
+TTYD_BUILD_DEPS = ("cmake", "make", "gcc", "libwebsockets-dev", "libjson-c-dev", "libuv1-dev", "zlib1g-dev",
+                   "libssl-dev")
+# The ssh behind ttyd offers the gateway's ciphers (AES-GCM first), as the direct asyncssh client does.
+SSH_CIPHERS = "aes128-gcm@openssh.com,aes256-gcm@openssh.com,chacha20-poly1305@openssh.com"
 
 
 def free_port() -> int:
@@ -228,23 +240,113 @@ def start_webssh(wssh: Path, work: Path) -> Gateway:
     return Gateway(port=port, proc=proc, label="WebSSH")
 
 
+# -- ttyd ------------------------------------------------------------------------------------
+
+def debian_archive() -> str:
+    """The Debian archive this machine's apt uses (its pool holds every suite's sources), e.g. ``http://…/debian/``."""
+    uris = subprocess.run(["apt-get", "indextargets", "--format", "$(REPO_URI)"], capture_output=True, text=True,
+                          check=True).stdout.split()
+    found = next((u for u in uris if u.rstrip("/").endswith("/debian")), None)
+    if found is None:
+        raise RuntimeError("apt has no Debian archive configured (apt-get indextargets)")
+    return found if found.endswith("/") else found + "/"
+
+
+def ensure_ttyd() -> Path | None:
+    """ttyd built from Debian's source package (cached); None, with the reason printed, when it cannot be."""
+    binary = TTYD_CACHE / "ttyd"
+    if binary.exists():
+        return binary
+    try:
+        missing = [p for p in TTYD_BUILD_DEPS
+                   if subprocess.run(["dpkg", "-s", p], capture_output=True).returncode != 0]
+        if missing:
+            subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing], check=True,
+                           stdout=subprocess.DEVNULL, timeout=600)
+        lws = Path("/usr/include/lws_config.h").read_text()
+        if "#define LWS_WITH_LIBUV" not in lws:
+            raise RuntimeError("Debian's libwebsockets is built without libuv, which ttyd needs")
+        TTYD_CACHE.mkdir(parents=True, exist_ok=True)
+        tarball = TTYD_CACHE / "ttyd_1.7.7.orig.tar.xz"
+        if not tarball.exists():
+            with urllib.request.urlopen(debian_archive() + TTYD_ORIG, timeout=120) as r:  # noqa: S310
+                data = r.read()
+            if hashlib.sha256(data).hexdigest() != TTYD_SHA256:
+                raise RuntimeError("the downloaded source does not match Debian's checksum")
+            tarball.write_bytes(data)
+        subprocess.run(["tar", "xf", str(tarball), "-C", str(TTYD_CACHE)], check=True)
+        src, build = TTYD_CACHE / "ttyd-1.7.7", TTYD_CACHE / "build"
+        for step in (["cmake", "-S", str(src), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release"],
+                     ["make", "-C", str(build), f"-j{os.cpu_count() or 2}"]):
+            done = subprocess.run(step, capture_output=True, text=True, timeout=600)
+            if done.returncode != 0:
+                raise RuntimeError(f"{step[0]} failed: {done.stderr[-2000:]}")
+        shutil.copy2(build / "ttyd", binary)
+    except (subprocess.SubprocessError, OSError, RuntimeError) as exc:
+        print(f"ttyd could not be built: {exc}", file=sys.stderr)
+        return None
+    return binary
+
+
+def start_ttyd(ttyd: Path, work: Path, sshd: Sshd) -> Gateway:
+    """ttyd running ``ssh`` to the bench's sshd for each browser (``ttyd→ssh``), writable, as its docs show."""
+    port = free_port()
+    log = open(work / f"ttyd-{port}.log", "wb")  # noqa: SIM115 - closed with the process
+    ssh = ["ssh", "-tt", "-i", str(sshd.key_path), "-p", str(sshd.port), "-c", SSH_CIPHERS, "-F", "/dev/null",
+           "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+           "-o", "BatchMode=yes", f"{USER}@127.0.0.1"]
+    proc = subprocess.Popen([str(ttyd), "--port", str(port), "--interface", "127.0.0.1", "--writable",
+                             "--debug", "1", *ssh], cwd=work, stdout=log, stderr=subprocess.STDOUT)
+    wait_port(port, proc, "ttyd")
+    return Gateway(port=port, proc=proc, label="ttyd")
+
+
 # -- process accounting ----------------------------------------------------------------------
 
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
+def _descendants(pid: int) -> list[int]:
+    out: list[int] = []
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return out
+    for task in tasks:
+        try:
+            kids = [int(k) for k in (task / "children").read_text().split()]
+        except OSError:
+            continue
+        for kid in kids:
+            out += [kid, *_descendants(kid)]
+    return out
+
+
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process (and its reaped children) from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    utime, stime, cutime, cstime = (int(x) for x in fields[11:15])
-    return (utime + stime + cutime + cstime) / _TICK
+    """User + system CPU of a process, its reaped children and its live descendants (ttyd's ssh) from /proc."""
+    total = 0
+    for one in (pid, *_descendants(pid)):
+        try:
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended between the listing and now: counted in its parent's reaped children (or lost)
+        total += sum(int(x) for x in fields[11:15])
+    return total / _TICK
 
 
 def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
+    """Memory of a process and its live descendants (ttyd's ssh per session): the sum of their
+    proportional shares (Pss), so that the libraries they all map count once. For one process the
+    difference between two readings is its resident growth, as with VmRSS."""
+    total = 0
+    for one in (pid, *_descendants(pid)):
+        try:
+            rollup = Path(f"/proc/{one}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        found = next((ln for ln in rollup.splitlines() if ln.startswith("Pss:")), None)
+        total += int(found.split()[1]) if found else 0
+    return total
 
 
 def children(pid: int) -> int:

@@ -91,9 +91,12 @@ def report(r: Results) -> None:
 
     wg, direct, ws, plain = "webgate", "direct asyncssh", "WebSSH", "webgate, no permessage-deflate"
     top = max(levels) if levels else 0
-    wg_echo, ws_echo, d_echo = (r.echo_stats(n, top) for n in (wg, ws, direct))
+    wg_echo, ws_echo, d_echo, tt_echo = (r.echo_stats(n, top) for n in (wg, ws, direct, "ttyd"))
     thr = _ratio(r.med(r.mbps, wg), r.med(r.mbps, direct))
     thr_ws = _ratio(r.med(r.mbps, wg), r.med(r.mbps, ws))
+    thr_tt = _ratio(r.med(r.mbps, wg), r.med(r.mbps, "ttyd"))
+    cpu_tt = _ratio(r.med(r.cpu_per_mb_all, wg), r.med(r.cpu_per_mb_all, "ttyd"))
+    p99_tt = _ratio(wg_echo and wg_echo["p99"], tt_echo and tt_echo["p99"])
     cpu = _ratio(r.med(r.cpu_per_mb_all, wg), r.med(r.cpu_per_mb_all, ws))
     cpu_plain = _ratio(r.med(r.cpu_per_mb_all, plain), r.med(r.cpu_per_mb_all, ws))
     p99 = _ratio(wg_echo and wg_echo["p99"], ws_echo and ws_echo["p99"])
@@ -110,14 +113,18 @@ def report(r: Results) -> None:
     goals = table(["goal (issue 3)", "measured", "result"], [
         ["throughput ≥ 90% of direct asyncssh", _f(thr and thr * 100, "{:.0f}%"), _goal(thr, lambda v: v >= 0.9)],
         ["throughput ≥ WebSSH's", _f(thr_ws, "{:.2f}×"), _goal(thr_ws, lambda v: v >= 1)],
+        ["throughput ≥ ttyd's", _f(thr_tt, "{:.2f}×"), _goal(thr_tt, lambda v: v >= 1)],
         ["throughput without permessage-deflate ≥ 90% of direct", _f(thr_plain and thr_plain * 100, "{:.0f}%"),
          _goal(thr_plain, lambda v: v >= 0.9)],
         ["gateway CPU/MB, recording on, with the session's end ≤ 0.6× WebSSH's", _f(cpu, "{:.2f}×"),
          _goal(cpu, lambda v: v <= 0.6)],
         ["CPU/MB without permessage-deflate ≤ 0.6× WebSSH's", _f(cpu_plain, "{:.2f}×"), _goal(cpu_plain, lambda v: v <= 0.6)],
+        ["gateway CPU/MB, recording on, with the session's end ≤ ttyd's (with its ssh)", _f(cpu_tt, "{:.2f}×"),
+         _goal(cpu_tt, lambda v: v <= 1)],
         [f"echo p99 at K={top} ≤ 0.5× WebSSH's", _f(p99, "{:.2f}×"), _goal(p99, lambda v: v <= 0.5)],
         [f"echo p99 at K={top} without permessage-deflate ≤ 0.5× WebSSH's", _f(p99_plain, "{:.2f}×"),
          _goal(p99_plain, lambda v: v <= 0.5)],
+        [f"echo p99 at K={top} ≤ ttyd→ssh's", _f(p99_tt, "{:.2f}×"), _goal(p99_tt, lambda v: v <= 1)],
         [f"echo p50 added over direct at K={top} < 1 ms", _f(added, "{:+.2f} ms"), _goal(added, lambda v: v < 1)],
         ["RSS per idle session ≤ 64 KiB", _f(mem, "{:.0f} KiB"), _goal(mem, lambda v: v <= 64)],
         ["RSS per idle session ≤ 0.8× WebSSH's", _f(mem_ws, "{:.2f}×"), _goal(mem_ws, lambda v: v <= 0.8)],
@@ -133,14 +140,18 @@ def report(r: Results) -> None:
         f"One run, everything on 127.0.0.1: OpenSSH sshd (key login; webgate and the direct asyncssh client both "
         f"offer AES-GCM first), the real `python -m webgate serve` "
         f"(SQLite) and the same with recording off (bench/terminal_norec.py), WebSSH from PyPI "
-        f"(`wssh --policy=autoadd --encoding=utf-8`). Throughput: `cat` of a {r.mb} MB base64 text file in an "
+        f"(`wssh --policy=autoadd --encoding=utf-8`), ttyd 1.7.7 built from Debian's source package with bookworm's "
+        f"libwebsockets 4.1 (`ttyd --writable ssh -tt …`: one OpenSSH client per browser, offering AES-GCM first; "
+        f"ttyd accepts permessage-deflate, which browsers offer: its goal row is measured without, its best case, "
+        f"and the deflate row shows what a browser gets). Throughput: `cat` of a {r.mb} MB base64 text file in an "
         f"80×24 PTY, median of {r.repeats} interleaved repeats, MB = 10⁶ bytes received; the webgate client offers "
         f"permessage-deflate as browsers do (`webgate serve` declines it). CPU: the gateway process's user+system "
-        f"time during the transfer, and until the gateway is idle again after the session closed (the recording "
+        f"time during the transfer (ttyd's with its ssh processes), and until the gateway is idle again after the session closed (the recording "
         f"is finished and stored then); the goal is judged on webgate as users run it, recording on, session end "
         f"included, and the recording-off rows show the split. Echo: each session types one byte every {r.interval * 1000:.0f} ms into a "
         f"non-canonical PTY (kernel echo) and waits for it; p50/p99 are the median of the windows' figures. Open: socket open → first prompt byte, sequential. "
-        f"ttyd: not a bookworm binary package, not built here, so not measured. Load average at the end "
+        f"RSS: the proportional set size (Pss) of the gateway and its processes (ttyd's ssh) with N idle sessions "
+        f"open, less that before them, over N. Load average at the end "
         f"{load:.1f}.\n\n" + figures + "\n\nKeystroke echo:\n\n" + echo_table + "\n\nGoals:\n\n" + goals
         + ("\n\nNotes: " + "; ".join(r.notes) if r.notes else ""))
     record("terminal", "Browser terminal (/ws/terminal) against peers", body)
