@@ -64,6 +64,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import desktop_peers as peers  # noqa: E402
+from bench._common import client_gc_paused  # noqa: E402
 from bench.desktop_clients import Conn, DirectGuacd, Driver, WSTunnel  # noqa: E402
 from bench.desktop_report import NOREC, Results, report  # noqa: E402
 from bench.terminal_peers import cpu_seconds, machine_busy, stop  # noqa: E402
@@ -216,21 +217,22 @@ async def latency(name: str, opener: Opener, vnc_port: int, pid: int | None, arg
             driver.sync_ms, driver.ping_ms, driver.arrivals = sync, ping, {}
         for driver, _task in joined:
             driver.sync_ms, driver.arrivals, driver.pointer_seen = direct, {}, seen
-        busy0, total0 = machine_busy()
-        gw0, w0 = (cpu_seconds(pid) if pid else 0.0), time.perf_counter()
-        spy = profile(pid, args, guacd_log.parent, name)
-        count = itertools.count(1)
-        movers = [asyncio.create_task(move(d, i * MOVE_EVERY / len(relayed), count, moved))
-                  for i, (d, _t) in enumerate(relayed)]
-        await asyncio.sleep(args.window_seconds)
-        for task in movers:
-            task.cancel()
-        if spy is not None:
-            spy.wait(30)
-        await asyncio.sleep(0.5)  # the last moves arrive
-        for driver, _task in relayed + joined:
-            driver.sync_ms = driver.ping_ms = driver.pointer_seen = None
-        busy1, total1 = machine_busy()
+        with client_gc_paused():
+            busy0, total0 = machine_busy()
+            gw0, w0 = (cpu_seconds(pid) if pid else 0.0), time.perf_counter()
+            spy = profile(pid, args, guacd_log.parent, name)
+            count = itertools.count(1)
+            movers = [asyncio.create_task(move(d, i * MOVE_EVERY / len(relayed), count, moved))
+                      for i, (d, _t) in enumerate(relayed)]
+            await asyncio.sleep(args.window_seconds)
+            for task in movers:
+                task.cancel()
+            if spy is not None:
+                spy.wait(30)
+            await asyncio.sleep(0.5)  # the last moves arrive
+            for driver, _task in relayed + joined:
+                driver.sync_ms = driver.ping_ms = driver.pointer_seen = None
+            busy1, total1 = machine_busy()
         use = (f"machine busy {(busy1 - busy0) / max(total1 - total0, 1e-9):.0%} of {os.cpu_count()} cores"
                + (f", relay cpu {(cpu_seconds(pid) - gw0) / (time.perf_counter() - w0):.0%}" if pid else "")
                + f", load {os.getloadavg()[0]:.1f}")

@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import terminal_peers as peers  # noqa: E402
+from bench._common import client_gc_paused  # noqa: E402
 from bench.terminal_clients import (  # noqa: E402
     DirectSSH,
     OpenSSH,
@@ -146,10 +147,11 @@ async def echo(terms: list[Term], seconds: float, interval: float, pid: int | No
     busy0, total0 = peers.machine_busy()
     until = start + seconds
     n = len(terms)
-    await asyncio.gather(*(echo_loop(t, until, interval, interval * i / n, samples, failures)
-                           for i, t in enumerate(terms)))
-    wall = time.perf_counter() - start
-    busy1, total1 = peers.machine_busy()
+    with client_gc_paused():
+        await asyncio.gather(*(echo_loop(t, until, interval, interval * i / n, samples, failures)
+                               for i, t in enumerate(terms)))
+        wall = time.perf_counter() - start
+        busy1, total1 = peers.machine_busy()
     use = f"client cpu {(time.process_time() - cpu) / wall:.0%}" + (
         f", gateway cpu {(peers.cpu_seconds(pid) - gw_cpu) / wall:.0%}" if pid else "") + (
         f", machine busy {(busy1 - busy0) / max(total1 - total0, 1e-9):.0%} of {os.cpu_count()} cores")
