@@ -59,7 +59,8 @@ def start_guacd(work: Path, procs: list[subprocess.Popen[bytes]]) -> int:
     if shutil.which("guacd") is None:
         raise SystemExit("guacd is not installed (TESTBED.md: guacd 1.3.0 from bullseye)")
     port = free_port()
-    proc = subprocess.Popen(["guacd", "-b", "127.0.0.1", "-l", str(port), "-f", "-L", "info"],
+    # As scripts/lib.sh starts the local guacd: a batch task, which does not preempt the relays when it wakes.
+    proc = subprocess.Popen(["chrt", "--batch", "0", "guacd", "-b", "127.0.0.1", "-l", str(port), "-f", "-L", "info"],
                             stdout=subprocess.DEVNULL, stderr=_log(work, "guacd.log"))
     procs.append(proc)
     wait_port(port, proc, "guacd")
