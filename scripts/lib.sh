@@ -187,7 +187,7 @@ start_guacd() {
     # log goes to a file (there is no syslog on minimal machines). guacd runs as a batch
     # task (SCHED_BATCH, inherited by its per-connection processes): it encodes the images
     # of every desktop, and a batch task that wakes up does not preempt the gateway while
-    # it relays (bench/README.md: the relayed frames' p99 delay halved on 2 cores).
+    # it relays (guacd/README.md: the p99 delay of guacd's frames halved on 2 cores).
     local batch=()
     command -v chrt >/dev/null 2>&1 && batch=(chrt --batch 0)
     setsid "${batch[@]}" guacd -f -b "$host" -l "$port" -L info >"$DATA_DIR/guacd.log" 2>&1 </dev/null &

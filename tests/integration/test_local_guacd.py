@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -13,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.peers.desktop import guacd_children
+from tests.peers.desktop import stop_guacd
 from tests.peers.required import peer_missing
 from tests.peers.sshd import free_port
 
@@ -43,16 +41,5 @@ def test_the_local_guacd_is_a_batch_task_that_answers(tmp_path: Path) -> None:
                 got += sock.recv(4096)
         assert got.startswith(b"4.args,")
     finally:
-        _stop(pid)
+        stop_guacd(pid)  # not this test's child (setsid in the script's background)
 
-
-def _stop(pid: int) -> None:
-    """guacd and its connection processes; not this test's child (setsid in the script's background)."""
-    pids = [*guacd_children(pid), pid]
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for one in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(one, sig)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and any(Path(f"/proc/{one}").exists() for one in pids):
-            time.sleep(0.1)

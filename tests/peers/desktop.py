@@ -83,20 +83,25 @@ def guacd_children(pid: int) -> list[int]:
     return found
 
 
-def stop_guacd(proc: subprocess.Popen[bytes]) -> None:
+def stop_guacd(proc: subprocess.Popen[bytes] | int) -> None:
     """SIGTERM to guacd and to each of its connection processes (each runs in a session of its own
     and outlives guacd otherwise: a test run would leave one per desktop it opened); SIGKILL
-    whatever is left after 5 seconds."""
-    pids = [*guacd_children(proc.pid), proc.pid]
+    whatever is left after 5 seconds. ``proc`` is our child, or the pid of a guacd that is not."""
+    pid = proc if isinstance(proc, int) else proc.pid
+    pids = [*guacd_children(pid), pid]
+
+    def alive() -> bool:
+        guacd = Path(f"/proc/{pid}").exists() if isinstance(proc, int) else proc.poll() is None
+        return guacd or any(Path(f"/proc/{p}").exists() for p in pids[:-1])
+
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in pids:
+        for one in pids:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, sig)
+                os.kill(one, sig)
         deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and (proc.poll() is None or any(Path(f"/proc/{p}").exists()
-                                                                          for p in pids[:-1])):
+        while time.monotonic() < deadline and alive():
             time.sleep(0.1)
-        if proc.poll() is not None and not any(Path(f"/proc/{p}").exists() for p in pids[:-1]):
+        if not alive():
             return
 
 
