@@ -57,3 +57,12 @@ async def test_plain_user_and_auditor_cannot_manage_groups(make_client, services
         assert (await browser.patch(f"{API}/{group.id}", json={"name": "X"})).status_code == 403
         assert (await browser.delete(f"{API}/{group.id}")).status_code == 403
         assert (await browser.get(API)).status_code == 403
+
+
+async def test_a_name_with_an_escaped_lone_surrogate_is_refused_and_nothing_is_stored(admin_client):
+    body = b'{"name": "Ops \\ud800"}'  # valid JSON, but no text: the database could not store it
+    r = await admin_client.post(API, content=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 400 and "surrogate" in r.json()["error"]["message"]
+    assert not await UserGroup.filter(name__startswith="Ops").exists()
+    r = await admin_client.post(API, content=b'{"name": "Ops \\ud83d\\ude00"}', headers={"Content-Type": "application/json"})
+    assert r.status_code == 201 and r.json()["name"] == "Ops \U0001f600"  # a pair is one character

@@ -27,11 +27,18 @@ def test_control_messages_parse_into_their_types() -> None:
     ('{"type": "resize", "cols": 80, "rows": 501}', ValidationFailed, "validation_error"),
     ('{"type": "resize", "cols": 80, "rows": 24, "admin": true}', ValidationFailed, "validation_error"),
     ('{"type": "credentials", "password": "' + "x" * 5000 + '"}', ValidationFailed, "validation_error"),
+    # valid JSON escapes that are no text: found by the fuzzer, they failed later when sent on
+    ('{"type": "credentials", "password": "\\ud800"}', BadRequest, "bad_message"),
+    ('{"type": "ping", "t": "a\\udfff"}', BadRequest, "bad_message"),
 ])
 def test_bad_control_messages_are_refused_with_a_code(text: str, error: type[Exception], code: str) -> None:
     with pytest.raises(error) as exc:
         parse_client_message(text)
     assert exc.value.code == code  # type: ignore[attr-defined]
+
+
+def test_an_escaped_surrogate_pair_is_one_character() -> None:
+    assert parse_client_message('{"type":"ping","t":"\\ud83d\\ude00"}') == Ping(type="ping", t="\U0001f600")
 
 
 async def test_gate_lets_typing_through_and_refuses_paste_without_the_action() -> None:

@@ -10,7 +10,6 @@ test reads it from the route.
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 import uuid
@@ -26,6 +25,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
+from webgate import jsontext
 from webgate.auth.client_ip import client_ip
 from webgate.auth.principal import Principal
 from webgate.errors import (
@@ -124,7 +124,9 @@ class Ctx:
         if not body:
             return {}
         try:
-            return json.loads(body)
+            return jsontext.loads(body)
+        except jsontext.NotText as exc:
+            raise BadRequest(str(exc)) from None
         except (ValueError, UnicodeDecodeError, RecursionError):  # deep nesting ("[[[[...") recurses
             raise BadRequest("The request body is not valid JSON.") from None
 

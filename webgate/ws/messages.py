@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from webgate import jsontext
 from webgate.errors import BadRequest, ValidationFailed
 
 MAX_COLS = 1000
@@ -62,7 +63,9 @@ def _finite(text: str) -> float:
 def parse_client_message(text: str) -> Resize | Ping | CredentialsMsg:
     """Parse one text frame; raises BadRequest (not JSON / unknown type) or ValidationFailed."""
     try:
-        data = json.loads(text, parse_constant=_not_json, parse_float=_finite)
+        data = jsontext.loads(text, parse_constant=_not_json, parse_float=_finite)
+    except jsontext.NotText as exc:
+        raise BadRequest(str(exc), code="bad_message") from None
     except (ValueError, RecursionError):  # RecursionError: "[[[[…" nested past the parser's depth
         raise BadRequest("This control message is not valid JSON.", code="bad_message") from None
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
