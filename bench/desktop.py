@@ -21,7 +21,8 @@ REST API; also with its recording off, bench/desktop_norec.py) are WebSocket tun
    per MB: the relay process's user+system time during the window (/proc/<pid>/stat: the
    node process, the uvicorn process) over the MB received; for webgate also until it is
    idle after the session ended (the recording is gzipped then).
-2. Latency on *light* with ``--sessions`` concurrent sessions per relay, ``--windows``
+2. Latency on *light* (the busy desktop is stopped first: on a real deployment the target
+   is another host and takes no CPU from the relay) with ``--sessions`` concurrent sessions per relay, ``--windows``
    rounds (each relay opens its sessions, samples one window of ``--window-seconds``,
    closes them; the relays take turns, so a change in the machine's other load hits all);
    p50/p99 are medians over the rounds. Every relayed session gets a *direct read-only
@@ -84,6 +85,13 @@ async def settled_cpu(pid: int, within: float = 60, quiet_for: int = 3) -> float
         calm = calm + 1 if now - last < 0.015 else 0
         last = now
     return last
+
+
+async def desktop_cpu_share(desktop: list[subprocess.Popen[bytes]], seconds: float = 3.0) -> float:
+    """Cores the desktop's X server, terminal and painter use while nobody watches."""
+    before = sum(cpu_seconds(p.pid) for p in desktop)
+    await asyncio.sleep(seconds)
+    return (sum(cpu_seconds(p.pid) for p in desktop) - before) / seconds
 
 
 async def quiet(guacd_pid: int, within: float = 30) -> None:
@@ -280,6 +288,7 @@ async def main() -> None:
         guacd_port = peers.start_guacd(work, procs)
         guacd_pid = procs[-1].pid
         busy = peers.start_desktop(work, procs, ["--fps", "60"])
+        busy_procs = procs[-2:]  # its Xvnc and xterm (the painter is the xterm's child)
         light = peers.start_desktop(work, procs, ["--fps", "10", "--lines", "1"])
         data = work / "gw"
         data.mkdir()
@@ -330,6 +339,11 @@ async def main() -> None:
                 opener, pid = openers[name]
                 await throughput(name, opener, busy, pid, args.seconds, res, guacd_pid)
 
+        # The busy desktop is not part of the latency phase: left painting, its Xvnc and xterm
+        # took a CPU share from the relays and guacd that a target on its own host does not.
+        res.busy_desktop_cpu = await desktop_cpu_share(busy_procs)
+        for proc in busy_procs:
+            stop(proc)
         print(f"2. latency on the light desktop, {args.sessions} sessions per path, {args.windows} rounds "
               "(interleaved)", flush=True)
         relays = [n for n in names if n != NOREC]  # the recording's cost shows in the throughput

@@ -34,6 +34,7 @@ class Results:
     use: dict[str, str] = field(default_factory=dict)
     open_failures: dict[str, list[str]] = field(default_factory=dict)  # latency phase, retried
     notes: list[str] = field(default_factory=list)
+    busy_desktop_cpu: float | None = None  # cores its Xvnc + xterm used, unwatched, before it was stopped
 
     def add_throughput(self, name: str, count: int, nbytes: int, seconds: float, cpu: float, cpu_all: float) -> None:
         self.ips.setdefault(name, []).append(count / seconds)
@@ -136,7 +137,10 @@ def report(r: Results) -> None:
         f"frames at the same time), {r.windows} interleaved rounds of {r.window_seconds:.0f} s (median of the rounds' "
         "percentiles). Sync delay = client arrival − guacd's timestamp in the `sync` ending each frame; added per "
         "frame = the frame's arrival through the relay − its arrival at the joiner. The way back: each session moves "
-        "the pointer twice a second and guacd tells the joiner at once (its `mouse`). Direct's figures in the same "
+        "the pointer twice a second and guacd tells the joiner at once (its `mouse`). The throughput phase's busy "
+        "desktop is stopped before it" + (f" (unwatched, it used {r.busy_desktop_cpu:.0%} of a core)"
+                                          if r.busy_desktop_cpu is not None else "") + ": a target on its own host "
+        "takes no CPU from the relay. Direct's figures in the same "
         "rounds are the measurement's floor (one client process, on uvloop, reads all sockets); added sync round trip p99 ≤ "
         "(relayed − joiner p99 − direct's) + (pointer → joiner p99 − direct's) (see the docstring of "
         "bench/desktop.py). "
