@@ -125,6 +125,7 @@ def report(r: Results) -> None:
     load = (f"Load average at the start {r.load_start[0]:.1f} / {r.load_start[1]:.1f} / {r.load_start[2]:.1f}, "
             f"at the end {r.load_end[0]:.1f} / {r.load_end[1]:.1f} / {r.load_end[2]:.1f} (1/5/15 min; the "
             "machine is shared with other builds and tests).")
+    busy_share = "" if r.busy_desktop_cpu is None else f" (unwatched, it used {r.busy_desktop_cpu:.0%} of a core)"
     body = (
         "One run, everything on 127.0.0.1: guacd 1.3.0, Xvnc 1024×768 (VncAuth), the real `python -m webgate serve` "
         "(SQLite; it records what it relays) and the same with its recording off (bench/desktop_norec.py), guacamole-lite "
@@ -138,9 +139,8 @@ def report(r: Results) -> None:
         "percentiles). Sync delay = client arrival − guacd's timestamp in the `sync` ending each frame; added per "
         "frame = the frame's arrival through the relay − its arrival at the joiner. The way back: each session moves "
         "the pointer twice a second and guacd tells the joiner at once (its `mouse`). The throughput phase's busy "
-        "desktop is stopped before it" + (f" (unwatched, it used {r.busy_desktop_cpu:.0%} of a core)"
-                                          if r.busy_desktop_cpu is not None else "") + ": a target on its own host "
-        "takes no CPU from the relay. Direct's figures in the same "
+        f"desktop is stopped before it{busy_share}: a target on its own host takes no CPU from the relay. "
+        "Direct's figures in the same "
         "rounds are the measurement's floor (one client process, on uvloop, reads all sockets); added sync round trip p99 ≤ "
         "(relayed − joiner p99 − direct's) + (pointer → joiner p99 − direct's) (see the docstring of "
         "bench/desktop.py). "
