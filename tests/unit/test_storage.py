@@ -60,6 +60,34 @@ async def test_put_get_exists_delete(storage, tmp_path):
         await storage.get_bytes(key)
 
 
+async def test_stored_recording_outlives_its_spool_file_and_replaces_an_older_one(storage, tmp_path):
+    """The gateway removes its converted spool right after storing it; the recording must stay whole."""
+    key = "terminal/cd/3f0c5a4e-2b1d-4c8e-8f57-1a2b3c4d5e6f.cast.gz"
+    for content in (b"first version", b"second, longer version"):
+        src = tmp_path / "packed.cast.gz"
+        src.write_bytes(content)
+        await storage.put_file(key, src)
+        src.unlink()
+        assert await storage.get_bytes(key) == content
+    if isinstance(storage, LocalStorage):
+        assert [p.name for p in (storage.root / "terminal" / "cd").iterdir()] == [key.rsplit("/", 1)[1]]
+
+
+async def test_local_storage_copies_when_it_cannot_link(tmp_path, monkeypatch):
+    import os
+
+    def no_link(src, dst):
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "link", no_link)
+    store = LocalStorage(tmp_path / "rec")
+    src = tmp_path / "packed.cast.gz"
+    src.write_bytes(b"bytes on another file system")
+    await store.put_file("terminal/ab/x.cast.gz", src)
+    src.write_bytes(b"changed afterwards")
+    assert await store.get_bytes("terminal/ab/x.cast.gz") == b"bytes on another file system"
+
+
 async def test_local_storage_refuses_keys_that_leave_its_root(tmp_path):
     store = LocalStorage(tmp_path / "rec")
     for key in ("../secret.key", "/etc/passwd", "a/../../x"):
