@@ -6,7 +6,8 @@ import statistics
 from dataclasses import dataclass, field
 
 from bench._common import percentiles, record, table
-from bench.terminal_report import _f, _ratio  # the terminal report's number formatting, shared
+# the terminal report's number formatting and paired ratios, shared
+from bench.terminal_report import _f, _ratio, paired_ratio
 
 DIRECT, WEBGATE, NOREC, LITE = "direct guacd", "webgate", "webgate, recording off", "guacamole-lite"
 
@@ -79,8 +80,7 @@ class Results:
     def paired(self, name: str, base: str) -> float | None:
         """Median over the repeats of name's instructions/s over base's in the same repeat (minutes
         apart at most), which follows the machine's changing load better than a ratio of medians."""
-        pairs = [a / b for a, b in zip(self.ips.get(name, []), self.ips.get(base, []), strict=False) if b]
-        return statistics.median(pairs) if pairs else None
+        return paired_ratio(self.ips.get(name, []), self.ips.get(base, []))
 
     @staticmethod
     def med(values: dict[str, list[float]], name: str) -> float | None:

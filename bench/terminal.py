@@ -216,7 +216,7 @@ def ttyd_opener(server: peers.Gateway, deflate: bool = False) -> Opener:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--mb", type=int, default=50, help="size of the streamed file (MB)")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--levels", type=int, nargs="+", default=[50, 200, 500], help="concurrent sessions")
     parser.add_argument("--idle", type=int, default=200, help="sessions for the idle memory figure")
     parser.add_argument("--echo-seconds", type=float, default=6, help="length of one echo window")

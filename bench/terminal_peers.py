@@ -112,6 +112,10 @@ def start_sshd(work: Path) -> Sshd:
     subprocess.run([SSHD, "-t", "-f", str(config)], check=True)
     proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stdout=subprocess.DEVNULL,
                             stderr=open(work / "sshd.log", "wb"))  # noqa: SIM115 - closed with the process
+    # The target as if on a host of its own: SCHED_BATCH (inherited by every session's sshd and shell)
+    # keeps a keystroke's wake-up of sshd from preempting whichever gateway is relaying, as guacd's
+    # does for the desktop relay (guacd/README.md). Every path talks to this sshd alike.
+    os.sched_setscheduler(proc.pid, os.SCHED_BATCH, os.sched_param(0))
     wait_port(port, proc, "sshd")
     return Sshd(port=port, key_path=work / "user_key", proc=proc)
 
