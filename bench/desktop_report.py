@@ -6,7 +6,6 @@ import statistics
 from dataclasses import dataclass, field
 
 from bench._common import percentiles, record, table
-# the terminal report's number formatting and paired ratios, shared
 from bench.terminal_report import _f, _ratio, paired_ratio
 
 DIRECT, WEBGATE, NOREC, LITE = "direct guacd", "webgate", "webgate, recording off", "guacamole-lite"

@@ -80,7 +80,7 @@ async def settled_cpu(pid: int, within: float = 30) -> float:
     return last
 
 
-async def throughput(name: str, opener: Opener, payload: Path, res: Results, pid: int | None) -> None:
+async def throughput(name: str, repeat: int, opener: Opener, payload: Path, res: Results, pid: int | None) -> None:
     """One `cat` through a new session; the gateway's CPU during it and until the session is wound up."""
     term = await open_ready(opener)
     cpu0 = await settled_cpu(pid) if pid else 0.0
@@ -90,7 +90,7 @@ async def throughput(name: str, opener: Opener, payload: Path, res: Results, pid
     finally:
         await term.close()
     total = (await settled_cpu(pid) - cpu0) if pid else 0.0
-    res.add_throughput(name, t.nbytes, t.seconds, cpu, total)
+    res.add_throughput(name, repeat, t.nbytes, t.seconds, cpu, total)
     print(f"  {name:34} {t.nbytes / t.seconds / 1e6:6.1f} MB/s  {t.nbytes / t.chunks / 1024:5.0f} KiB/frame"
           f"  client cpu {t.client_cpu:4.2f} s"
           + (f"  gateway cpu {cpu:4.2f} s, {total:4.2f} s with the session's end" if pid else ""), flush=True)
@@ -279,6 +279,19 @@ async def main() -> None:
             openers["ttyd"] = (ttyd_opener(ttyd), ttyd.pid)
             openers["ttyd, permessage-deflate"] = (ttyd_opener(ttyd, deflate=True), ttyd.pid)
 
+        def revive_ttyd(when: str) -> peers.Gateway | None:
+            """ttyd 1.7.7 has died under permessage-deflate here (a segfault in memcpy, in dmesg): a new one
+            keeps the rest of its figures, and the crash is reported."""
+            if not ttyd or ttyd.proc.poll() is None:
+                return ttyd
+            res.notes.append(f"ttyd exited (code {ttyd.proc.returncode}) {when}; restarted")
+            procs.remove(ttyd)
+            new = peers.start_ttyd(ttyd_bin, work, sshd)  # type: ignore[arg-type]
+            procs.append(new)
+            openers["ttyd"] = (ttyd_opener(new), new.pid)
+            openers["ttyd, permessage-deflate"] = (ttyd_opener(new, deflate=True), new.pid)
+            return new
+
         print(f"work dir {work}; sshd :{sshd.port}, webgate :{gw.port} (recording off :{gw_norec.port})"
               + (f", WebSSH :{webssh.port}" if webssh else "") + (f", ttyd :{ttyd.port}" if ttyd else ""), flush=True)
         print("warm-up", flush=True)
@@ -287,11 +300,19 @@ async def main() -> None:
             await term.close()
 
         print(f"1+2+6. throughput, cat of {args.mb} MB, {args.repeats} repeats (interleaved)", flush=True)
-        for _ in range(args.repeats):
-            for name, (opener, pid) in openers.items():
-                await throughput(name, opener, payload, res, pid)
+        for repeat in range(args.repeats):
+            for name in list(openers):
+                if name.startswith("ttyd"):
+                    ttyd = revive_ttyd(f"before {name}, repeat {repeat + 1}")
+                opener, pid = openers[name]
+                try:
+                    await throughput(name, repeat, opener, payload, res, pid)
+                except (ConnectionError, TimeoutError) as exc:  # one lost transfer is reported, not fatal
+                    print(f"  {name:34} failed: {exc!r}", flush=True)
+                    res.notes.append(f"{name}: throughput repeat {repeat + 1} failed ({exc!r})")
 
         print(f"5. open time, {args.opens} sequential opens", flush=True)
+        ttyd = revive_ttyd("before the open times")
         for name in ("direct asyncssh", "webgate", "WebSSH", "ttyd"):
             if name in openers:
                 await open_times(name, openers[name][0], args.opens, res)

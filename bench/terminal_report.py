@@ -17,6 +17,7 @@ class Results:
     interval: float
     idle: int
     mbps: dict[str, list[float]] = field(default_factory=dict)
+    mbps_of_repeat: dict[str, dict[int, float]] = field(default_factory=dict)
     cpu_per_mb: dict[str, list[float]] = field(default_factory=dict)  # during the transfer
     cpu_per_mb_all: dict[str, list[float]] = field(default_factory=dict)  # until the session is wound up
     open_ms: dict[str, list[float]] = field(default_factory=dict)
@@ -25,8 +26,9 @@ class Results:
     idle_kib: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
-    def add_throughput(self, name: str, nbytes: int, seconds: float, cpu: float, cpu_all: float) -> None:
+    def add_throughput(self, name: str, repeat: int, nbytes: int, seconds: float, cpu: float, cpu_all: float) -> None:
         self.mbps.setdefault(name, []).append(nbytes / seconds / 1e6)
+        self.mbps_of_repeat.setdefault(name, {})[repeat] = nbytes / seconds / 1e6
         if cpu:
             self.cpu_per_mb.setdefault(name, []).append(cpu / (nbytes / 1e6))
             self.cpu_per_mb_all.setdefault(name, []).append(cpu_all / (nbytes / 1e6))
@@ -55,7 +57,10 @@ class Results:
         return statistics.median(values[name]) if values.get(name) else None
 
     def paired(self, name: str, base: str) -> float | None:
-        return paired_ratio(self.mbps.get(name, []), self.mbps.get(base, []))
+        """Throughput ratio over the repeats both paths finished (a lost transfer drops its pair only)."""
+        mine, theirs = self.mbps_of_repeat.get(name, {}), self.mbps_of_repeat.get(base, {})
+        both = sorted(mine.keys() & theirs.keys())
+        return paired_ratio([mine[i] for i in both], [theirs[i] for i in both])
 
 
 def paired_ratio(values: list[float], base: list[float]) -> float | None:
