@@ -16,8 +16,7 @@ class Results:
     repeats: int
     interval: float
     idle: int
-    mbps: dict[str, list[float]] = field(default_factory=dict)
-    mbps_of_repeat: dict[str, dict[int, float]] = field(default_factory=dict)
+    mbps: dict[str, dict[int, float]] = field(default_factory=dict)  # by repeat: a lost transfer leaves a gap
     cpu_per_mb: dict[str, list[float]] = field(default_factory=dict)  # during the transfer
     cpu_per_mb_all: dict[str, list[float]] = field(default_factory=dict)  # until the session is wound up
     open_ms: dict[str, list[float]] = field(default_factory=dict)
@@ -27,8 +26,7 @@ class Results:
     notes: list[str] = field(default_factory=list)
 
     def add_throughput(self, name: str, repeat: int, nbytes: int, seconds: float, cpu: float, cpu_all: float) -> None:
-        self.mbps.setdefault(name, []).append(nbytes / seconds / 1e6)
-        self.mbps_of_repeat.setdefault(name, {})[repeat] = nbytes / seconds / 1e6
+        self.mbps.setdefault(name, {})[repeat] = nbytes / seconds / 1e6
         if cpu:
             self.cpu_per_mb.setdefault(name, []).append(cpu / (nbytes / 1e6))
             self.cpu_per_mb_all.setdefault(name, []).append(cpu_all / (nbytes / 1e6))
@@ -58,7 +56,7 @@ class Results:
 
     def paired(self, name: str, base: str) -> float | None:
         """Throughput ratio over the repeats both paths finished (a lost transfer drops its pair only)."""
-        mine, theirs = self.mbps_of_repeat.get(name, {}), self.mbps_of_repeat.get(base, {})
+        mine, theirs = self.mbps.get(name, {}), self.mbps.get(base, {})
         both = sorted(mine.keys() & theirs.keys())
         return paired_ratio([mine[i] for i in both], [theirs[i] for i in both])
 
@@ -93,7 +91,7 @@ def _cost(ratio: float | None) -> float | None:
 
 def report(r: Results) -> None:
     names = list(r.mbps)
-    rows = [[n, _f(r.med(r.mbps, n)), _f(r.paired(n, "direct asyncssh"), "{:.0%}"), _f(r.med(r.cpu_per_mb, n), "{:.4f}"),
+    rows = [[n, _f(statistics.median(r.mbps[n].values())), _f(r.paired(n, "direct asyncssh"), "{:.0%}"), _f(r.med(r.cpu_per_mb, n), "{:.4f}"),
              _f(r.med(r.cpu_per_mb_all, n), "{:.4f}"), _f(r.med(r.open_ms, n)), _f(r.idle_kib.get(n), "{:.0f}")]
             for n in names]
     figures = table(["client", "MB/s (median)", "vs direct (median of per-repeat ratios)",

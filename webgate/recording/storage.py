@@ -74,12 +74,12 @@ def _place(src: Path, dest: Path) -> None:
     """
     tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.tmp")
     try:
-        os.link(src, tmp)
-    except OSError:  # another file system, or one without hard links
-        shutil.copyfile(src, tmp)
-    try:
+        try:
+            os.link(src, tmp)
+        except OSError:  # another file system, or one without hard links
+            shutil.copyfile(src, tmp)
         os.replace(tmp, dest)
-    except BaseException:
+    except BaseException:  # a copy cut short (full disk) leaves no temp file behind either
         tmp.unlink(missing_ok=True)
         raise
 
